@@ -1,0 +1,158 @@
+/**
+ * Bun adapter: serves a hub with `Bun.serve`, using Bun's native topics for group fan-out.
+ * Host documentation: https://bun.sh/docs/api/websockets
+ *
+ * ```ts
+ * import { createHub } from "wirehub";
+ * import { serve } from "wirehub/bun";
+ * const server = await serve(createHub(), { port: 8080 });
+ * ```
+ * @module
+ */
+import type { Admission, Capabilities, Driver, Hub, Seam, Session } from "../src/mod.ts";
+
+// The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
+interface BunSocket {
+  data: { a?: Admission<unknown>; s?: Session<unknown> };
+  readonly remoteAddress: string;
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  ping(data?: string): number;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  publish(topic: string, data: string | Uint8Array): number;
+  getBufferedAmount(): number;
+}
+interface BunServer {
+  readonly port: number;
+  readonly hostname: string;
+  upgrade(req: Request, options: { data: BunSocket["data"]; headers?: Record<string, string> }): boolean;
+  publish(topic: string, data: string | Uint8Array): number;
+  requestIP(req: Request): { address: string } | null;
+  stop(closeActive?: boolean): Promise<void> | void;
+}
+interface BunWebSocketHandler {
+  open(ws: BunSocket): void;
+  message(ws: BunSocket, data: string | Uint8Array): void;
+  close(ws: BunSocket, code: number, reason: string): void;
+  pong(ws: BunSocket): void;
+  maxPayloadLength: number;
+}
+declare const Bun: {
+  serve(options: {
+    port?: number;
+    hostname?: string;
+    tls?: unknown;
+    fetch(req: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
+    websocket: BunWebSocketHandler;
+  }): BunServer;
+};
+
+/** What Bun can do, as the conformance suite reads it. */
+export const capabilities: Capabilities = {
+  protocolPing: true,
+  nativePubSub: true,
+  bufferedAmount: true,
+  hibernation: false,
+};
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** Port to listen on; `0` picks a free one (read it from the handle). Default `0`. */
+  readonly port?: number;
+  /** Interface to bind. Default: Bun's default (all interfaces). */
+  readonly hostname?: string;
+  /** Only upgrade requests on this path; others go to `fetch`. Default: every path. */
+  readonly path?: string;
+  /** Answer plain HTTP requests (and upgrades on other paths). Default: 426 / 404. */
+  readonly fetch?: (request: Request) => Response | Promise<Response>;
+  /** Bun's own TLS options (`{ cert, key }`), passed through to `Bun.serve` for `wss://`. Default: none. */
+  readonly tls?: unknown;
+}
+
+/** A running server: the same shape on every host. */
+export interface ServerHandle {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** The hostname bound. */
+  readonly hostname: string;
+  /** `ws://` or `wss://` URL of the server. */
+  readonly url: string;
+  /** Graceful stop: every session is closed with 1001, then the listener stops. */
+  stop(): Promise<void>;
+}
+
+/** The pieces to mount a hub in your own `Bun.serve`: call `upgrade` from your `fetch`, pass `websocket` through. */
+export interface BunHandler {
+  /** Try to upgrade `req`; returns `undefined` when upgraded, else the `Response` to send. */
+  upgrade(req: Request, server: BunServer): Promise<Response | undefined>;
+  /** The `websocket` option of `Bun.serve`. */
+  readonly websocket: BunWebSocketHandler;
+}
+
+/** Build the handler pair for your own `Bun.serve({ fetch, websocket })`. */
+export function createHandler<D>(hub: Hub<D>): BunHandler {
+  let server: BunServer | undefined;
+  const driver: Driver<BunSocket> = {
+    capabilities,
+    send(ws, data) {
+      const n = ws.send(data);
+      return n > 0 ? "sent" : n === -1 ? "queued" : "dropped";
+    },
+    close: (ws, code, reason) => ws.close(code, reason),
+    ping: (ws) => void ws.ping(),
+    bufferedAmount: (ws) => ws.getBufferedAmount(),
+    subscribe: (ws, topic) => ws.subscribe(topic),
+    unsubscribe: (ws, topic) => ws.unsubscribe(topic),
+    publish: (topic, data) => void server?.publish(topic, data),
+    publishExcept: (ws, topic, data) => void ws.publish(topic, data),
+  };
+  const seam = hub.attach(driver) as unknown as Seam<unknown, BunSocket>;
+  return {
+    async upgrade(req, srv) {
+      server = srv;
+      const r = await seam.upgrade(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
+      if (r instanceof Response) return r;
+      const headers = r.protocol ? { "Sec-WebSocket-Protocol": r.protocol } : undefined;
+      return srv.upgrade(req, { data: { a: r }, headers }) ? undefined : new Response("upgrade failed", { status: 400 });
+    },
+    websocket: {
+      maxPayloadLength: hub.options.maxMessageSize ?? 1024 * 1024,
+      open(ws) {
+        ws.data.s = seam.open(ws, ws.data.a!);
+        ws.data.a = undefined;
+      },
+      message: (ws, data) => ws.data.s && seam.message(ws.data.s, data),
+      close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason),
+      pong: (ws) => ws.data.s && seam.pong(ws.data.s),
+    },
+  };
+}
+
+/** Serve a hub with `Bun.serve`. Resolves once listening. */
+export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+  const h = createHandler(hub);
+  const server = Bun.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname,
+    tls: options.tls,
+    websocket: h.websocket,
+    async fetch(req, srv) {
+      const isUpgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      if (isUpgrade && (!options.path || new URL(req.url).pathname === options.path)) return h.upgrade(req, srv);
+      if (options.fetch) return options.fetch(req);
+      return new Response(isUpgrade ? "not found" : "expected a WebSocket upgrade", { status: isUpgrade ? 404 : 426 });
+    },
+  });
+  const scheme = options.tls ? "wss" : "ws";
+  const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "localhost" : server.hostname;
+  return Promise.resolve({
+    port: server.port,
+    hostname: server.hostname,
+    url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${server.port}${options.path ?? "/"}`,
+    async stop() {
+      await hub.close();
+      await server.stop(true);
+    },
+  });
+}

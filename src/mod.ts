@@ -1,0 +1,54 @@
+/**
+ * wirehub: a WebSocket server toolkit with one web-standard core for Bun, Deno, Node and
+ * Cloudflare Durable Objects. Create a {@link Hub} here, then serve it with an adapter
+ * (`wirehub/bun`, …).
+ *
+ * ```ts
+ * import { createHub } from "wirehub";
+ * import { serve } from "wirehub/bun";
+ *
+ * const hub = createHub({ message: (session, msg) => session.send(msg.data, msg.event) });
+ * const server = await serve(hub, { port: 8080 });
+ * console.log(server.url);
+ * ```
+ * @module
+ */
+
+export { createHub, Hub } from "./hub.ts";
+export type { Admission, GroupAction, HubCloseOptions, HubOptions, Seam, UpgradeResult } from "./hub.ts";
+
+export { Session } from "./session.ts";
+export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.ts";
+
+export { MemoryBroker } from "./broker.ts";
+export type { Broker, BrokerLink, BrokerNode, Packet } from "./broker.ts";
+
+export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";
+
+export {
+  ClosedError,
+  ForbiddenError,
+  NotFoundError,
+  ProtocolError,
+  RemoteError,
+  TimeoutError,
+  ValidationError,
+  WirehubError,
+} from "./errors.ts";
+export type { ErrorCode } from "./errors.ts";
+
+export { decodeFrame, encodeError, encodeEvent, encodeFrame, fromBase64, SUBPROTOCOL, toBase64 } from "./protocol.ts";
+export type { ClientFrame, FrameId } from "./protocol.ts";
+
+export type {
+  BroadcastTarget,
+  Capabilities,
+  Driver,
+  Message,
+  Mode,
+  RequestInfo,
+  SendStatus,
+  Target,
+  UpgradeInfo,
+  WireData,
+} from "./types.ts";

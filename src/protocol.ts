@@ -1,0 +1,179 @@
+/**
+ * The wirehub.v1 envelope codec: JSON text frames with a short `t` type field.
+ * PROTOCOL.md is the normative description; this file is its implementation.
+ * @module
+ */
+import { ProtocolError } from "./errors.ts";
+
+/** The subprotocol a client offers to speak the envelope protocol. */
+export const SUBPROTOCOL = "wirehub.v1";
+
+/** A request id: a number, or a string of at most 64 characters. */
+export type FrameId = number | string;
+
+/** Client → server frames (and the answer frames both sides send). */
+export type ClientFrame =
+  | { t: "evt"; e: string; d?: unknown; b?: string }
+  | { t: "req"; id: FrameId; m: string; d?: unknown; b?: string }
+  | { t: "res"; id: FrameId; d?: unknown; b?: string }
+  | { t: "err"; id: FrameId; c: string; m: string; d?: unknown }
+  | { t: "join"; g: string; id?: FrameId }
+  | { t: "leave"; g: string; id?: FrameId }
+  | { t: "pub"; e: string; g?: string; d?: unknown; b?: string; id?: FrameId }
+  | { t: "dm"; to: string; d?: unknown; b?: string; id?: FrameId }
+  | { t: "auth"; id: FrameId; d?: unknown }
+  | { t: "set"; id?: FrameId; alias?: string | null; available?: boolean }
+  | { t: "who"; id: FrameId; g?: string }
+  | { t: "ping"; ts?: number }
+  | { t: "pong"; ts?: number }
+  | { t: "ack"; s: number };
+
+const MAX_ID = 64;
+const MAX_NAME = 256;
+
+function isId(v: unknown): v is FrameId {
+  return (typeof v === "number" && Number.isSafeInteger(v)) || (typeof v === "string" && v.length > 0 && v.length <= MAX_ID);
+}
+function isName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME;
+}
+
+// JSON.parse never sets a prototype, but a later Object.assign of a "__proto__" key would.
+// Dropping such keys only when the text mentions them keeps the common path a plain JSON.parse.
+function safeParse(text: string): unknown {
+  if (text.includes("__proto__") || text.includes("constructor") || text.includes("prototype")) {
+    return JSON.parse(text, (k, v) => (k === "__proto__" || k === "constructor" || k === "prototype" ? undefined : v));
+  }
+  return JSON.parse(text);
+}
+
+function fail(message: string, code = "bad_frame"): never {
+  throw new ProtocolError(message, code);
+}
+
+/**
+ * Decode one text frame. Throws {@link ProtocolError} (code `bad_frame` or `unknown_type`)
+ * for anything that is not a well-formed frame; never throws anything else.
+ */
+export function decodeFrame(text: string): ClientFrame {
+  let v: unknown;
+  try {
+    v = safeParse(text);
+  } catch {
+    fail("frame is not valid JSON");
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail("frame must be a JSON object");
+  const f = v as Record<string, unknown>;
+  const t = f.t;
+  if (typeof t !== "string") fail('frame has no string "t" field');
+  if (f.id !== undefined && !isId(f.id)) fail('"id" must be an integer or a string of 1-64 characters');
+  if (f.b !== undefined && typeof f.b !== "string") fail('"b" must be a base64 string');
+  switch (t) {
+    case "evt":
+      if (!isName(f.e)) fail('"evt" needs an event name "e"');
+      break;
+    case "req":
+      if (f.id === undefined) fail('"req" needs an "id"');
+      if (!isName(f.m)) fail('"req" needs a method name "m"');
+      break;
+    case "res":
+      if (f.id === undefined) fail('"res" needs an "id"');
+      break;
+    case "err":
+      if (f.id === undefined) fail('"err" needs an "id"');
+      if (typeof f.c !== "string" || typeof f.m !== "string") fail('"err" needs string "c" and "m"');
+      break;
+    case "join":
+    case "leave":
+      if (!isName(f.g)) fail(`"${t}" needs a group name "g"`);
+      break;
+    case "pub":
+      if (!isName(f.e)) fail('"pub" needs an event name "e"');
+      if (f.g !== undefined && !isName(f.g)) fail('"g" must be a group name');
+      break;
+    case "dm":
+      if (!isName(f.to)) fail('"dm" needs a recipient "to"');
+      break;
+    case "auth":
+      if (f.id === undefined) fail('"auth" needs an "id"');
+      break;
+    case "set":
+      if (f.alias !== undefined && f.alias !== null && !isName(f.alias)) fail('"alias" must be a string or null');
+      if (f.available !== undefined && typeof f.available !== "boolean") fail('"available" must be a boolean');
+      break;
+    case "who":
+      if (f.id === undefined) fail('"who" needs an "id"');
+      if (f.g !== undefined && !isName(f.g)) fail('"g" must be a group name');
+      break;
+    case "ping":
+    case "pong":
+      if (f.ts !== undefined && typeof f.ts !== "number") fail('"ts" must be a number');
+      break;
+    case "ack":
+      if (typeof f.s !== "number" || !Number.isSafeInteger(f.s)) fail('"ack" needs an integer "s"');
+      break;
+    default:
+      fail(`unknown frame type "${t.slice(0, 32)}"`, "unknown_type");
+  }
+  return f as ClientFrame;
+}
+
+/** The payload of a frame: `b` (base64 bytes) wins over `d`. */
+export function framePayload(f: { d?: unknown; b?: string }): unknown {
+  if (f.b !== undefined) {
+    try {
+      return fromBase64(f.b);
+    } catch {
+      fail('"b" is not valid base64');
+    }
+  }
+  return f.d;
+}
+
+/** Serialise a payload into `"d":…` or `"b":"…"` JSON members (without braces). */
+export function payloadMember(data: unknown): string {
+  if (data === undefined) return "";
+  if (data instanceof Uint8Array) return `,"b":"${toBase64(data)}"`;
+  if (data instanceof ArrayBuffer) return `,"b":"${toBase64(new Uint8Array(data))}"`;
+  if (ArrayBuffer.isView(data)) return `,"b":"${toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))}"`;
+  return `,"d":${JSON.stringify(data)}`;
+}
+
+/** Encode an event frame. `seq` is added when resume is on. */
+export function encodeEvent(event: string, data: unknown, seq?: number): string {
+  const s = seq === undefined ? "" : `,"s":${seq}`;
+  return `{"t":"evt","e":${JSON.stringify(event)}${payloadMember(data)}${s}}`;
+}
+
+/** Encode any frame from a plain object (payload under `d`/`b` is handled for you). */
+export function encodeFrame(t: string, fields: Record<string, unknown>, data?: unknown): string {
+  let out = `{"t":"${t}"`;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v !== undefined) out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  }
+  return out + payloadMember(data) + "}";
+}
+
+/** Encode an error frame. `id` is absent for errors about a frame that had none. */
+export function encodeError(id: FrameId | undefined, code: string, message: string, data?: unknown): string {
+  return encodeFrame("err", { id, c: code, m: message, d: data });
+}
+
+/** Standard base64 (RFC 4648 §4) of bytes, with padding. Web-standard only. */
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  // btoa over a binary string in 32 KiB chunks: fast everywhere and no stack blow-up.
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
+  }
+  return btoa(s);
+}
+
+/** Decode standard base64 into bytes; throws on invalid input. */
+export function fromBase64(text: string): Uint8Array {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,254 @@
+/**
+ * A session: one connected client, as the hub sees it.
+ * @module
+ */
+import { ClosedError, RemoteError, TimeoutError } from "./errors.ts";
+import { encodeEvent, encodeFrame, type FrameId } from "./protocol.ts";
+import type { BroadcastTarget, Mode, SendStatus } from "./types.ts";
+import type { Hub } from "./hub.ts";
+
+/** The fields every session's server-side data may have; your own type replaces it. */
+export type SessionData = Record<string, unknown>;
+
+/** A session's public face, as other clients see it in presence lists and private messages. */
+export interface PublicInfo {
+  /** Session id. */
+  readonly sid: string;
+  /** Public alias. */
+  readonly alias: string;
+  /** Whether the session accepts private messages and sees presence. */
+  readonly available: boolean;
+  /** Public immutable data set at authentication (never the server-side data). */
+  readonly pub?: unknown;
+}
+
+/** Options of {@link Session.request}. */
+export interface SessionRequestOptions {
+  /** Milliseconds to wait for the client's answer. Default: the hub's `requestTimeout` (10 000). */
+  readonly timeout?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** @internal session lifecycle states */
+export const OPEN = 0, CLOSING = 1, CLOSED = 2;
+
+/** Make a close code safe to put on the wire: 1000, 1001-1014 that may be sent, or 3000-4999. */
+export function wireCloseCode(code: number | undefined): number {
+  if (code === undefined || !Number.isInteger(code)) return 1000;
+  if (code === 1000 || code === 1001 || (code >= 1007 && code <= 1014 && code !== 1010) || code === 1002 || code === 1003) return code;
+  if (code >= 3000 && code <= 4999) return code;
+  return 1000;
+}
+
+/** Trim a close reason to the 123 bytes of UTF-8 a close frame can carry, on a character boundary. */
+export function wireCloseReason(reason: string | undefined): string {
+  if (!reason) return "";
+  const enc = new TextEncoder();
+  if (enc.encode(reason).length <= 123) return reason;
+  let out = "";
+  let n = 0;
+  for (const ch of reason) {
+    const len = enc.encode(ch).length;
+    if (n + len > 123) break;
+    out += ch;
+    n += len;
+  }
+  return out;
+}
+
+/**
+ * One connected client. `data` is server-side only; nothing in it is ever sent to a client
+ * unless your code sends it.
+ */
+export class Session<D = SessionData> {
+  /** Unguessable session id (128 random bits, base64url). */
+  readonly id: string;
+  /** The upgrade request's URL. */
+  readonly url: string;
+  /** The upgrade request's headers. */
+  readonly headers: Headers;
+  /** The peer address the host reported, or `""`. */
+  readonly remoteAddress: string;
+  /** The negotiated subprotocol, or `""`. */
+  readonly protocol: string;
+  /** `raw` (frames pass untouched) or `envelope` (wirehub.v1). */
+  readonly mode: Mode;
+  /** Server-side data: from the upgrade hook, then the authenticate hook. Never sent to anyone. */
+  data: D;
+  /** When the session opened (ms since the epoch). */
+  readonly openedAt: number;
+  /** When the session last sent anything, ping or pong included (ms since the epoch). */
+  lastSeen: number;
+  /** Last measured round-trip time in ms, or -1 before the first measurement. */
+  rtt: number = -1;
+  /** Public alias once set by authentication or the client; `undefined` means invisible. */
+  alias: string | undefined = undefined;
+  /** Whether the session is available (sees presence, can be messaged privately). */
+  available: boolean = true;
+  /** Public immutable data visible to other clients. */
+  publicData: unknown = undefined;
+  /** Whether the session has authenticated (always `true` when the hub requires no auth). */
+  authenticated: boolean;
+  /** @internal host socket */
+  readonly socket: unknown;
+  /** @internal */
+  readonly hub: Hub<D>;
+  /** @internal group names */
+  groupSet: Set<string> | undefined = undefined;
+  /** @internal */
+  state: 0 | 1 | 2 = OPEN;
+  /** @internal server→client requests awaiting an answer */
+  pending: Map<FrameId, Pending> | undefined = undefined;
+  /** @internal */
+  nextId = 0;
+  /** @internal resolves a graceful shutdown's wait */
+  onClosed: (() => void) | undefined = undefined;
+
+  /** @internal sessions are made by the hub */
+  constructor(hub: Hub<D>, socket: unknown, id: string, init: {
+    url: string; headers: Headers; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated: boolean;
+  }) {
+    this.hub = hub;
+    this.socket = socket;
+    this.id = id;
+    this.url = init.url;
+    this.headers = init.headers;
+    this.remoteAddress = init.remoteAddress;
+    this.protocol = init.protocol;
+    this.mode = init.mode;
+    this.data = init.data;
+    this.authenticated = init.authenticated;
+    this.openedAt = this.lastSeen = Date.now();
+  }
+
+  /** The upgrade URL's path. */
+  get path(): string {
+    return new URL(this.url).pathname;
+  }
+
+  /** Whether the session is open (not closing or closed). */
+  get open(): boolean {
+    return this.state === OPEN;
+  }
+
+  /** The groups this session is in. */
+  get groups(): ReadonlySet<string> {
+    return this.groupSet ?? EMPTY;
+  }
+
+  /** Bytes the host has buffered for this session, or 0 where the host cannot tell. */
+  get bufferedAmount(): number {
+    return this.hub.driverOf().bufferedAmount?.(this.socket) ?? 0;
+  }
+
+  /** The session as other clients see it, or `undefined` while it has no alias. */
+  get publicInfo(): PublicInfo | undefined {
+    if (this.alias === undefined) return undefined;
+    return this.publicData === undefined
+      ? { sid: this.id, alias: this.alias, available: this.available }
+      : { sid: this.id, alias: this.alias, available: this.available, pub: this.publicData };
+  }
+
+  /**
+   * Send a payload. Raw sessions get it as is (text, bytes, or JSON text for other values);
+   * envelope sessions get an `evt` frame named `event` (default `"message"`).
+   */
+  send(data: unknown, event: string = "message"): SendStatus {
+    return this.emit(event, data);
+  }
+
+  /** Send a named event to this session. */
+  emit(event: string, data?: unknown): SendStatus {
+    if (this.state !== OPEN) return "dropped";
+    return this.hub.writeFrame(this, this.mode === "raw" ? rawFrame(data) : encodeEvent(event, data, this.hub.nextSeq(this)));
+  }
+
+  /** Send an already encoded frame, untouched (text or binary). */
+  sendRaw(frame: string | Uint8Array): SendStatus {
+    if (this.state !== OPEN) return "dropped";
+    return this.hub.writeFrame(this, frame);
+  }
+
+  /**
+   * Ask this client a question and await its answer (envelope sessions only).
+   * Rejects with {@link TimeoutError}, {@link RemoteError} or {@link ClosedError}.
+   */
+  request<R = unknown>(method: string, data?: unknown, options?: SessionRequestOptions): Promise<R> {
+    if (this.mode !== "envelope") return Promise.reject(new RemoteError("not_found", "raw sessions cannot answer requests"));
+    if (this.state !== OPEN) return Promise.reject(new ClosedError());
+    const id = ++this.nextId;
+    const ms = options?.timeout ?? this.hub.requestTimeout;
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending?.delete(id);
+        reject(new TimeoutError(ms, `request "${method}"`));
+      }, ms);
+      (this.pending ??= new Map()).set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.hub.writeFrame(this, encodeFrame("req", { id, m: method }, data));
+    });
+  }
+
+  /** Join a group (server side: no authorize hook is asked). */
+  join(group: string): void {
+    this.hub.join(this, group);
+  }
+
+  /** Leave a group. */
+  leave(group: string): void {
+    this.hub.leave(this, group);
+  }
+
+  /** Send an event to a group, or everyone, excluding this session unless `includeSelf`. */
+  broadcast(event: string, data: unknown, target: BroadcastTarget = {}): void {
+    const except = target.except === undefined ? [] : typeof target.except === "string" ? [target.except] : [...target.except];
+    if (!target.includeSelf) except.push(this.id);
+    this.hub.emit(event, data, { to: target.to, group: target.group, except });
+  }
+
+  /** Close the session with a code (default 1000) and a reason. The close hook runs once. */
+  close(code?: number, reason?: string): void {
+    if (this.state !== OPEN) return;
+    this.state = CLOSING;
+    try {
+      this.hub.driverOf().close(this.socket, wireCloseCode(code), wireCloseReason(reason));
+    } catch (error) {
+      this.hub.report(error, this);
+    }
+  }
+
+  /** @internal settle a pending server→client request */
+  settle(id: FrameId, ok: boolean, value: unknown): void {
+    const p = this.pending?.get(id);
+    if (!p) return;
+    this.pending!.delete(id);
+    clearTimeout(p.timer);
+    if (ok) p.resolve(value);
+    else p.reject(value);
+  }
+
+  /** @internal reject everything pending; the session is gone */
+  failPending(): void {
+    if (!this.pending) return;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ClosedError());
+    }
+    this.pending = undefined;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/** The raw-mode form of a payload: strings and bytes untouched, anything else as JSON text. */
+export function rawFrame(data: unknown): string | Uint8Array {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return data === undefined ? "" : JSON.stringify(data);
+}
