@@ -148,6 +148,7 @@ export class Hub<D = SessionData> {
     this.#sharedBroker = options.broker !== undefined;
     const node = { id: this.id, receive: (topic: string, p: Packet) => this.#receive(topic, p) };
     this.#link = (options.broker ?? new MemoryBroker()).connect(node);
+    if (this.#sharedBroker) this.#link.subscribe("all");
   }
 
   /** Register a request handler by name (`create/user`). Replaces an earlier one. */
