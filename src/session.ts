@@ -86,11 +86,11 @@ export class Session<D = SessionData> {
   lastSeen: number;
   /** Last measured round-trip time in ms, or -1 before the first measurement. */
   rtt: number = -1;
-  /** Public alias once set by authentication or the client; `undefined` means invisible. */
+  /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */
   alias: string | undefined = undefined;
-  /** Whether the session is available (sees presence, can be messaged privately). */
+  /** Whether the session is available (sees presence, can be messaged privately). Change it with {@link set}. */
   available: boolean = true;
-  /** Public immutable data visible to other clients. */
+  /** Public immutable data visible to other clients, set at authentication. */
   publicData: unknown = undefined;
   /** Whether the session has authenticated (always `true` when the hub requires no auth). */
   authenticated: boolean;
@@ -106,6 +106,10 @@ export class Session<D = SessionData> {
   pending: Map<FrameId, Pending> | undefined = undefined;
   /** @internal */
   nextId = 0;
+  /** @internal authentication deadline */
+  authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal failed auth frames so far */
+  authFailures = 0;
   /** @internal resolves a graceful shutdown's wait */
   onClosed: (() => void) | undefined = undefined;
 
@@ -191,6 +195,11 @@ export class Session<D = SessionData> {
       (this.pending ??= new Map()).set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.hub.writeFrame(this, encodeFrame("req", { id, m: method }, data));
     });
+  }
+
+  /** Change the public alias and/or availability; the session's groups get presence events. */
+  set(change: { alias?: string | null; available?: boolean }): void {
+    this.hub.presence.update(this, change);
   }
 
   /** Join a group (server side: no authorize hook is asked). */
