@@ -153,6 +153,7 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       if (f.ts !== undefined) s.rtt = Math.max(0, Date.now() - f.ts);
       return;
     case "ack":
+      hub.ack(s, f.s);
       return;
     case "auth":
       authenticate(hub, s, f.id, f.d).catch((e) => hub.report(e, s));

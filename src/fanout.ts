@@ -5,7 +5,8 @@
  */
 import type { Packet } from "./broker.ts";
 import { encodeEvent, framePayload, payloadMember } from "./protocol.ts";
-import { OPEN, rawFrame, type Session } from "./session.ts";
+import { ringPush } from "./resume.ts";
+import { CLOSED, CLOSING, rawFrame, type Session } from "./session.ts";
 import type { Hub } from "./hub.ts";
 import type { Mode } from "./types.ts";
 
@@ -25,39 +26,51 @@ export function deliver<D>(
 ): void {
   let raw: string | Uint8Array | undefined;
   let env: string | undefined;
-  const frameFor = (s: Session<D>): string | Uint8Array =>
-    s.mode === "raw" ? (raw ??= rawFrame(data)) : (env ??= encodeEvent(event, data, hub.nextSeq(s)));
+  const seq = hub.nextSeq();
+  const write = (s: Session<D>): void => {
+    if (s.mode === "raw") hub.writeFrame(s, (raw ??= rawFrame(data)));
+    else hub.writeFrame(s, (env ??= encodeEvent(event, data, seq)), seq);
+  };
   if (to) {
     for (const id of to) {
       const s = hub.sessions.get(id);
-      if (!s || s.state !== OPEN || !s.authenticated || except.includes(id)) continue;
+      if (!s || s.state === CLOSING || s.state === CLOSED || !s.authenticated || except.includes(id)) continue;
       if (group !== undefined && !s.groupSet?.has(group)) continue;
-      hub.writeFrame(s, frameFor(s));
+      write(s);
     }
     return;
   }
   const members: Iterable<Session<D>> | undefined = group === undefined ? hub.sessions.values() : hub.groupMap.get(group);
   if (!members) return;
   const d = hub.driver;
+  let native = false;
   if (d?.publish && except.length === 0) {
     // Native fan-out: one call per mode; the host copies nothing per recipient.
     d.publish(hostTopic("raw", group), (raw ??= rawFrame(data)));
-    d.publish(hostTopic("envelope", group), (env ??= encodeEvent(event, data)));
-    return;
-  }
-  if (d?.publishExcept && except.length === 1) {
+    d.publish(hostTopic("envelope", group), (env ??= encodeEvent(event, data, seq)));
+    native = true;
+  } else if (d?.publishExcept && except.length === 1) {
     const self = hub.sessions.get(except[0]!);
-    if (self && self.authenticated && (group === undefined || self.groupSet?.has(group))) {
+    if (self && self.open && self.authenticated && (group === undefined || self.groupSet?.has(group))) {
       d.publishExcept(self.socket, hostTopic("raw", group), (raw ??= rawFrame(data)));
-      d.publishExcept(self.socket, hostTopic("envelope", group), (env ??= encodeEvent(event, data)));
-      return;
+      d.publishExcept(self.socket, hostTopic("envelope", group), (env ??= encodeEvent(event, data, seq)));
+      native = true;
     }
+  }
+  if (native) {
+    // The host delivered; replay buffers (and detached sessions) still need the frame.
+    if (seq !== undefined && hub.rings > 0) {
+      for (const s of members) {
+        if (s.ring && s.authenticated && !except.includes(s.id)) ringPush(s, seq, env!, hub.resume!.maxFrames);
+      }
+    }
+    return;
   }
   const skip = except.length > 8 ? new Set(except) : undefined;
   for (const s of members) {
-    if (s.state !== OPEN || !s.authenticated) continue;
+    if (s.state === CLOSING || s.state === CLOSED || !s.authenticated) continue;
     if (skip ? skip.has(s.id) : except.length > 0 && except.includes(s.id)) continue;
-    hub.writeFrame(s, frameFor(s));
+    write(s);
   }
 }
 

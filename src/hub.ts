@@ -8,8 +8,9 @@ import { dispatch, type EventListener, type HandlerOptions, type RequestHandler 
 import { ProtocolError, WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
 import { Presence } from "./presence.ts";
+import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
 import { decodeFrame, encodeError, encodeFrame, toBase64 } from "./protocol.ts";
-import { CLOSED, OPEN, Session, type SessionData } from "./session.ts";
+import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
 import { admit, type Admission, type OriginPolicy, type UpgradeResult } from "./upgrade.ts";
 import type { Driver, Message, Mode, SendStatus, Target, UpgradeInfo, WireData } from "./types.ts";
 
@@ -87,6 +88,12 @@ export interface HubOptions<D = SessionData> {
   readonly maxMessageSize?: number;
   /** Milliseconds a server→client request waits for its answer. Default 10 000. */
   readonly requestTimeout?: number;
+  /**
+   * Lossless resume for envelope clients that acknowledge (`wh_ack=1`, as `wirehub/client`
+   * does): unacknowledged frames are kept, and a session dropped abnormally waits `window` ms
+   * for its client. `false` turns it off. Default `{ window: 30_000, maxFrames: 1_000 }`.
+   */
+  readonly resume?: false | ResumeOptions;
 }
 
 /** The adapter-facing side of a hub. Adapters call these and nothing else. */
@@ -95,15 +102,21 @@ export interface Seam<D = SessionData, S = unknown> {
   upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
-  /** A frame arrived. Never throws. */
-  message(session: Session<D>, data: WireData): void;
-  /** The socket closed (either side). Never throws; runs the close hook once. */
-  close(session: Session<D>, code: number, reason: string): void;
+  /** A frame arrived. Never throws. Pass `socket` so frames of a retired socket are ignored. */
+  message(session: Session<D>, data: WireData, socket?: S): void;
+  /** The socket closed (either side). Never throws; runs the close hook once. Pass `socket` (see above). */
+  close(session: Session<D>, code: number, reason: string, socket?: S): void;
   /** A protocol-level pong arrived. */
   pong(session: Session<D>): void;
   /** The host reported a socket error. */
   error(session: Session<D> | undefined, error: unknown): void;
 }
+
+/*
+ * `message` and `close` take the host socket as an optional last argument. Adapters should pass
+ * it: when a resumed connection takes a session over, late events of the retired socket are
+ * then recognised and ignored.
+ */
 
 /** Options of {@link Hub.close}. */
 export interface HubCloseOptions {
@@ -140,6 +153,10 @@ export class Hub<D = SessionData> {
   /** @internal */ readonly listeners: Map<string, { fn: EventListener<D>; opts: HandlerOptions }> = new Map();
   /** @internal */ readonly groupMap: Map<string, Set<Session<D>>> = new Map();
   /** @internal */ driver: Driver | undefined;
+  /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
+  /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
+  /** @internal sessions that keep a replay buffer */ rings = 0;
+  #seq = 0;
   readonly #link: BrokerLink;
   readonly #sharedBroker: boolean;
   #closing = false;
@@ -147,6 +164,7 @@ export class Hub<D = SessionData> {
   constructor(options: HubOptions<D> = {}) {
     this.options = options;
     this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.resume = resumeSettings(options.resume);
     this.presence = new Presence(this);
     this.#sharedBroker = options.broker !== undefined;
     const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
@@ -257,6 +275,10 @@ export class Hub<D = SessionData> {
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
     for (const s of [...this.sessions.values()]) {
+      if (s.state === DETACHED) {
+        this.finish(s, code, reason);
+        continue;
+      }
       if (s.mode === "envelope") s.sendRaw(encodeFrame("bye", { c: code, r: reason }));
       waits.push(new Promise<void>((r) => (s.onClosed = r)));
       s.close(code, reason);
@@ -265,7 +287,7 @@ export class Hub<D = SessionData> {
     await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, options.timeout ?? 5000)))]);
     clearTimeout(timer);
     // Sessions whose host never reported the close are finished here, so hooks run once each.
-    for (const s of [...this.sessions.values()]) this.#closed(s, 1006, "");
+    for (const s of [...this.sessions.values()]) this.finish(s, 1006, "");
     await this.#link.close();
   }
 
@@ -276,8 +298,12 @@ export class Hub<D = SessionData> {
     return {
       upgrade: (req, info) => admit(this, req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
-      message: (s, data) => this.#message(s, data),
-      close: (s, code, reason) => this.#closed(s, code, reason),
+      message: (s, data, socket) => {
+        if (socket === undefined || socket === s.socket) this.#message(s, data);
+      },
+      close: (s, code, reason, socket) => {
+        if (socket === undefined || socket === s.socket) this.#closed(s, code, reason);
+      },
       pong: (s) => {
         s.lastSeen = Date.now();
       },
@@ -291,8 +317,10 @@ export class Hub<D = SessionData> {
     return this.driver;
   }
 
-  /** @internal write one frame to one session */
-  writeFrame(s: Session<D>, frame: string | Uint8Array): SendStatus {
+  /** @internal write one frame to one session; `seq` marks a replayable frame */
+  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number): SendStatus {
+    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames);
+    if (s.state === DETACHED) return "queued";
     try {
       return this.driver!.send(s.socket, frame);
     } catch (error) {
@@ -301,13 +329,32 @@ export class Hub<D = SessionData> {
     }
   }
 
-  /** @internal next resume sequence number for a frame to `s` (resume is off: none) */
-  nextSeq(_s: Session<D>): number | undefined {
-    return undefined;
+  /** @internal the sequence number of the next replayable frame; none while no session keeps a buffer */
+  nextSeq(): number | undefined {
+    return this.rings > 0 ? ++this.#seq : undefined;
+  }
+
+  /** @internal a new resume token for `s` (the old one stops working) */
+  issueToken(s: Session<D>): string {
+    if (s.resumeToken) this.tokens.delete(s.resumeToken);
+    const t = newId();
+    this.tokens.set(t, s);
+    s.resumeToken = t;
+    return t;
+  }
+
+  /** @internal the client acknowledged frames up to `seq` */
+  ack(s: Session<D>, seq: number): void {
+    ringAck(s, seq);
   }
 
   /** @internal a session became authenticated: it now receives everyone and group sends */
   authenticated(s: Session<D>): void {
+    this.authenticatedSubscriptions(s);
+  }
+
+  /** @internal (re)subscribe an authenticated session's socket to its host topics */
+  authenticatedSubscriptions(s: Session<D>): void {
     const d = this.driver;
     if (!d?.subscribe) return;
     d.subscribe(s.socket, hostTopic(s.mode));
@@ -334,11 +381,24 @@ export class Hub<D = SessionData> {
   }
 
   #open(socket: unknown, a: Admission<D>): Session<D> {
+    const rp = this.resume && a.mode === "envelope" ? resumeParams(a.url) : undefined;
+    if (rp?.token) {
+      const resumed = adopt(this, socket, a);
+      if (resumed) return resumed;
+    }
     const needsAuth = this.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
     const s = new Session<D>(this, socket, newId(), { ...a, authenticated: false });
     this.sessions.set(s.id, s);
     if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
-    if (s.mode === "envelope") s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined }));
+    let rt: string | undefined;
+    if (rp?.acks) {
+      s.ring = { seq: [], frames: [], lost: false };
+      this.rings++;
+      rt = this.issueToken(s);
+    }
+    if (s.mode === "envelope") {
+      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined }));
+    }
     if (needsAuth) startAuthTimer(this, s);
     else applyAuth(this, s, a.auth ?? {});
     if (this.options.open) this.guard(s, () => this.options.open!(s));
@@ -374,9 +434,22 @@ export class Hub<D = SessionData> {
   }
 
   #closed(s: Session<D>, code: number, reason: string): void {
+    if (s.state === CLOSED || s.state === DETACHED) return;
+    if (detach(this, s, code, reason, s.state === CLOSING)) return;
+    this.finish(s, code, reason);
+  }
+
+  /** @internal end a session for good: groups, presence, pending requests, the close hook */
+  finish(s: Session<D>, code: number, reason: string): void {
     if (s.state === CLOSED) return;
     const info = s.publicInfo;
     s.state = CLOSED;
+    clearTimeout(s.detachTimer);
+    if (s.resumeToken) this.tokens.delete(s.resumeToken);
+    if (s.ring) {
+      s.ring = undefined;
+      this.rings--;
+    }
     clearAuthTimer(s);
     this.sessions.delete(s.id);
     if (s.groupSet) for (const g of [...s.groupSet]) this.leave(s, g);

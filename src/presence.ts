@@ -13,7 +13,7 @@ export type PresenceOp = "join" | "leave" | "update";
 
 /** Whether other clients can see `s` (and message it privately). */
 export function visible(s: Session<any>): boolean {
-  return s.authenticated && s.alias !== undefined && s.available && s.open;
+  return s.authenticated && s.alias !== undefined && s.available && s.live;
 }
 
 /** Presence bookkeeping of one hub. */
@@ -97,12 +97,14 @@ export class Presence<D> {
     if (targets.size === 0) throw new WirehubError("not_found", `no available recipient "${to}"`);
     const hook = this.#hub.options.privateMessage;
     let frame: string | undefined;
+    let seq: number | undefined;
     let n = 0;
     for (const t of targets) {
       if (hook && (await hook(from, t, data)) === false) continue;
-      if (!t.open || !from.open) continue;
-      frame ??= encodeFrame("dm", { from: { sid: from.id, alias: from.alias } }, data);
-      this.#hub.writeFrame(t, frame);
+      if (!t.live || !from.open) continue;
+      seq ??= this.#hub.nextSeq();
+      frame ??= encodeFrame("dm", { from: { sid: from.id, alias: from.alias }, s: seq }, data);
+      this.#hub.writeFrame(t, frame, seq);
       n++;
     }
     if (n === 0) throw new WirehubError("forbidden", "the private message was refused");
@@ -121,10 +123,11 @@ export class Presence<D> {
 
   /** Deliver one presence frame, encoded once, to the available members of `g` (or the hub) but `about`. */
   #send(op: PresenceOp, g: string | undefined, info: PublicInfo, about: Session<D>): void {
-    const frame = encodeFrame("presence", { op, g, who: info });
+    const seq = this.#hub.nextSeq();
+    const frame = encodeFrame("presence", { op, g, who: info, s: seq });
     const members: Iterable<Session<D>> = g === undefined ? this.#hub.sessions.values() : this.#hub.members(g);
     for (const m of members) {
-      if (m !== about && m.mode === "envelope" && m.authenticated && m.available && m.open) this.#hub.writeFrame(m, frame);
+      if (m !== about && m.mode === "envelope" && m.authenticated && m.available && m.live) this.#hub.writeFrame(m, frame, seq);
     }
   }
 

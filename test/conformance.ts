@@ -9,6 +9,7 @@ import type { Capabilities } from "../src/mod.ts";
 import { TestClient, upgradeStatus } from "./client.ts";
 import { authCases } from "./conformance-auth.ts";
 import { messagingCases } from "./conformance-messaging.ts";
+import { resumeCases } from "./conformance-resume.ts";
 
 export interface Started {
   url: string;
@@ -67,6 +68,7 @@ export function conformance(host: string, start: () => Promise<Started>, caps: C
     coreCases(ctx);
     authCases(ctx);
     messagingCases(ctx);
+    resumeCases(ctx);
   });
 }
 

@@ -39,6 +39,7 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
   const hub: Hub<FixtureData> = createHub<FixtureData>({
     protocols: ["protocolOne"],
     authTimeout: 400,
+    resume: { window: 800, maxFrames: 5_000 },
     origins: (origin, req) => origin === "http://allowed.example" || new URL(origin).host === req.headers.get("host"),
     upgrade(req) {
       const url = new URL(req.url);
@@ -80,6 +81,10 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     .handle("test/emit", (d: { event: string; data: unknown; target?: { to?: string[]; group?: string; except?: string[] } }) => (hub.emit(d.event, d.data, d.target), true))
     .handle("test/broadcast", (d: { event: string; data: unknown; group?: string; except?: string[]; includeSelf?: boolean }, s) => (s.broadcast(d.event, d.data, d), true))
     .handle("test/drop", (d: { sid: string; code: number; reason: string }) => hub.drop(d.sid, d.code, d.reason))
+    .handle("test/stream", (d: { from: number; count: number; to?: string; group?: string }) => {
+      for (let i = d.from; i < d.from + d.count; i++) hub.emit("n", i, d.to ? { to: d.to } : { group: d.group });
+      return true;
+    })
     .handle("test/set", (d: { sid: string; alias?: string | null; available?: boolean }) => (hub.get(d.sid)?.set(d), true))
     .handle("test/validated", (d: { n: number }) => ({ doubled: d.n * 2, runs: ++validatedRuns }), { schema: positiveN })
     .handle("test/validated-runs", () => validatedRuns)
