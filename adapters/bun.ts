@@ -122,8 +122,8 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
         ws.data.s = seam.open(ws, ws.data.a!);
         ws.data.a = undefined;
       },
-      message: (ws, data) => ws.data.s && seam.message(ws.data.s, data),
-      close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason),
+      message: (ws, data) => ws.data.s && seam.message(ws.data.s, data, ws),
+      close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason, ws),
       pong: (ws) => ws.data.s && seam.pong(ws.data.s),
     },
   };

@@ -4,6 +4,7 @@
  */
 import { ProtocolError, RemoteError, ValidationError, WirehubError, toWireError } from "./errors.ts";
 import { encodeError, encodeFrame, framePayload, type ClientFrame, type FrameId } from "./protocol.ts";
+import { authenticate } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 
@@ -81,14 +82,20 @@ function settle<D>(hub: Hub<D>, s: Session<D>, id: FrameId | undefined, work: ()
   } else if (id !== undefined) answer(hub, s, id, r);
 }
 
-async function authorized<D>(hub: Hub<D>, s: Session<D>, type: "join" | "leave" | "publish", group: string, event?: string): Promise<void> {
+async function authorized<D>(hub: Hub<D>, s: Session<D>, action: Parameters<NonNullable<Hub<D>["options"]["authorize"]>>[1]): Promise<void> {
   const hook = hub.options.authorize;
-  const ok = hook ? await hook(s, event === undefined ? { type, group } : { type, group, event }) : type === "leave";
-  if (!ok) throw new WirehubError("forbidden", `not allowed to ${type} "${group}"`);
+  const ok = hook ? await hook(s, action) : action.type === "leave";
+  if (!ok) throw new WirehubError("forbidden", action.type === "alias" ? "not allowed to change the alias" : `not allowed to ${action.type} "${action.group}"`);
 }
+
+const BEFORE_AUTH = new Set(["auth", "ping", "pong"]);
 
 /** Handle one decoded frame from an envelope session. */
 export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
+  if (!s.authenticated && !BEFORE_AUTH.has(f.t)) {
+    s.sendRaw(encodeError("id" in f ? f.id : undefined, "auth_required", "authenticate first"));
+    return;
+  }
   switch (f.t) {
     case "evt": {
       const data = framePayload(f);
@@ -122,7 +129,7 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
     case "leave": {
       const { g, t } = f;
       settle(hub, s, f.id, () =>
-        authorized(hub, s, t, g).then(() => {
+        authorized(hub, s, { type: t, group: g }).then(() => {
           if (t === "join") hub.join(s, g);
           else hub.leave(s, g);
           return { g };
@@ -133,7 +140,7 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       const { e, g } = f;
       const data = framePayload(f);
       settle(hub, s, f.id, () =>
-        authorized(hub, s, "publish", g ?? "", e).then(() => {
+        authorized(hub, s, { type: "publish", group: g ?? "", event: e }).then(() => {
           s.broadcast(e, data, g === undefined ? {} : { group: g });
           return { g: g ?? null };
         }));
@@ -146,13 +153,31 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       if (f.ts !== undefined) s.rtt = Math.max(0, Date.now() - f.ts);
       return;
     case "ack":
+      hub.ack(s, f.s);
       return;
     case "auth":
-    case "set":
-    case "who":
-    case "dm":
-      s.sendRaw(encodeError(f.id, "not_found", `"${f.t}" is not enabled on this hub`));
+      authenticate(hub, s, f.id, f.d).catch((e) => hub.report(e, s));
       return;
+    case "set": {
+      const { alias, available } = f;
+      settle(hub, s, f.id, async () => {
+        if (alias !== undefined) await authorized(hub, s, { type: "alias", group: "", alias });
+        s.set({ alias, available });
+        return { alias: s.alias ?? null, available: s.available };
+      });
+      return;
+    }
+    case "who": {
+      const { g } = f;
+      settle(hub, s, f.id, () => hub.presence.who(s, g));
+      return;
+    }
+    case "dm": {
+      const { to } = f;
+      const data = framePayload(f);
+      settle(hub, s, f.id, () => hub.presence.direct(s, to, data).then((n) => ({ n })));
+      return;
+    }
     default:
       throw new ProtocolError("unknown frame type", "unknown_type");
   }

@@ -2,26 +2,25 @@
  * The hub: sessions, groups, sending, and the seam adapters plug into.
  * @module
  */
+import { applyAuth, clearAuthTimer, startAuthTimer, type AuthResult } from "./auth.ts";
 import { MemoryBroker, type Broker, type BrokerLink, type Packet } from "./broker.ts";
-import { WirehubError } from "./errors.ts";
-import { dispatch, type EventListener, type RequestHandler, type HandlerOptions } from "./dispatch.ts";
-import { decodeFrame, encodeError, encodeEvent, encodeFrame, framePayload, payloadMember, SUBPROTOCOL, toBase64 } from "./protocol.ts";
-import { CLOSED, CLOSING, OPEN, rawFrame, Session, type SessionData } from "./session.ts";
+import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
+import { ProtocolError, WirehubError } from "./errors.ts";
+import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
+import { Presence } from "./presence.ts";
+import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
+import { decodeFrame, encodeError, encodeFrame, toBase64 } from "./protocol.ts";
+import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
+import { admit, type Admission, type OriginPolicy, type UpgradeResult } from "./upgrade.ts";
 import type { Driver, Message, Mode, SendStatus, Target, UpgradeInfo, WireData } from "./types.ts";
-import { ProtocolError } from "./errors.ts";
 
-/** What the upgrade hook may return: accept (optionally with data), or a `Response` to reject. */
-export type UpgradeResult<D> = void | undefined | true | false | { readonly data?: D } | Response;
-
-/** A group action a client asks for; the `authorize` hook decides. */
-export interface GroupAction {
-  /** `join` or `leave` a group, or `publish` an event to it (`group` is `""` for everyone). */
-  readonly type: "join" | "leave" | "publish";
-  /** The group name. */
-  readonly group: string;
-  /** For `publish`: the event name. */
-  readonly event?: string;
-}
+/** An action a client asks for; the `authorize` hook decides. */
+export type GroupAction =
+  | { readonly type: "join" | "leave"; readonly group: string }
+  /** Publish an event to a group (`group` is `""` for everyone). */
+  | { readonly type: "publish"; readonly group: string; readonly event: string }
+  /** Change the session's own public alias. */
+  | { readonly type: "alias"; readonly group: ""; readonly alias: string | null };
 
 /** Options of {@link createHub}. Every option has a default; none is required. */
 export interface HubOptions<D = SessionData> {
@@ -36,9 +35,17 @@ export interface HubOptions<D = SessionData> {
    */
   readonly protocols?: readonly string[];
   /**
-   * Decide an upgrade from the web-standard `Request`: return nothing or `true` to accept,
-   * `{ data }` to accept with initial server-side data, `false` (403) or a `Response` to refuse
-   * (the client sees its status). Throwing refuses with 500 and reports to `error`.
+   * Browser origins allowed to connect (cross-site WebSocket hijacking defence), checked
+   * before the upgrade hook; others get 403. Requests without an `Origin` header (non-browser
+   * clients) always pass. Default `"same-origin"`: the Origin's host must equal the Host header.
+   * `"*"` allows every origin; a list allows exactly those origins (`"https://app.example"`).
+   */
+  readonly origins?: OriginPolicy;
+  /**
+   * Decide an upgrade from the web-standard `Request` (headers, URL, cookies): return nothing
+   * or `true` to accept, `{ data }` to accept with server-side data, `{ data, auth }` to accept
+   * an already authenticated session (token at upgrade), `false` (403) or a `Response` to
+   * refuse (the client sees its status). Throwing refuses with 500 and reports to `error`.
    */
   upgrade?(request: Request, info: UpgradeInfo): UpgradeResult<D> | Promise<UpgradeResult<D>>;
   /** A session opened (after the envelope `hello` is sent). */
@@ -48,37 +55,45 @@ export interface HubOptions<D = SessionData> {
    * no {@link Hub.on} listener took. Without this hook such events get a `not_found` error frame.
    */
   message?(session: Session<D>, message: Message): void | Promise<void>;
-  /** A session closed, with the code and reason the peer (or the server) gave. Runs once. */
+  /** A session closed, with the code and reason; `session.data` is still there (revoke tokens). Runs once. */
   close?(session: Session<D>, code: number, reason: string): void | Promise<void>;
   /** Any error thrown by a hook or handler, or a host fault. Never throws back into the host. */
   error?(error: unknown, session?: Session<D>): void;
   /**
-   * May a client join, leave or publish to a group? Without this hook clients may leave any
-   * group but not join or publish: groups are the server's to give.
+   * May a client join, leave or publish to a group, or change its alias? Without this hook
+   * clients may leave any group but not join, publish or change their alias.
    */
   authorize?(session: Session<D>, action: GroupAction): boolean | Promise<boolean>;
+  /**
+   * Check the credentials of an envelope client's `auth` frame. Return an {@link AuthResult}
+   * (data, groups, alias, availability, public data, client object) or throw to refuse
+   * (`auth_failed`). When set, envelope sessions must authenticate before anything but
+   * ping/pong; raw sessions count as authenticated by the upgrade. Default: none (no auth).
+   */
+  authenticate?(session: Session<D>, credentials: unknown): AuthResult<D> | void | Promise<AuthResult<D> | void>;
+  /** Milliseconds an envelope session has to authenticate before it is closed with 1008. Default 10 000. */
+  readonly authTimeout?: number;
+  /** Failed `auth` frames before the session is closed with 1008. Default 3. */
+  readonly maxAuthAttempts?: number;
+  /** Sees every private message; return `false` to refuse it (the sender gets `forbidden`). Default: allow. */
+  privateMessage?(from: Session<D>, to: Session<D>, data: unknown): boolean | void | Promise<boolean | void>;
+  /**
+   * Presence events: `"groups"` (default) tells the members of each group; `"hub"` also tells
+   * every available session hub-wide; `"off"` sends none (lists still work).
+   */
+  readonly presence?: "groups" | "hub" | "off";
   /** Broker for scale-out. Default: an in-process {@link MemoryBroker} of its own. */
   readonly broker?: Broker;
   /** Largest incoming message in bytes; bigger ones close the session with 1009. Default 1 MiB. */
   readonly maxMessageSize?: number;
   /** Milliseconds a server→client request waits for its answer. Default 10 000. */
   readonly requestTimeout?: number;
-}
-
-/** An accepted upgrade, handed from `seam.upgrade` to `seam.open` through the host. */
-export interface Admission<D = SessionData> {
-  /** The session's mode. */
-  readonly mode: Mode;
-  /** The subprotocol to echo in `Sec-WebSocket-Protocol`, or `""`. */
-  readonly protocol: string;
-  /** Initial server-side data. */
-  readonly data: D;
-  /** Upgrade URL. */
-  readonly url: string;
-  /** Upgrade headers. */
-  readonly headers: Headers;
-  /** Peer address or `""`. */
-  readonly remoteAddress: string;
+  /**
+   * Lossless resume for envelope clients that acknowledge (`wh_ack=1`, as `wirehub/client`
+   * does): unacknowledged frames are kept, and a session dropped abnormally waits `window` ms
+   * for its client. `false` turns it off. Default `{ window: 30_000, maxFrames: 1_000 }`.
+   */
+  readonly resume?: false | ResumeOptions;
 }
 
 /** The adapter-facing side of a hub. Adapters call these and nothing else. */
@@ -87,15 +102,21 @@ export interface Seam<D = SessionData, S = unknown> {
   upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
-  /** A frame arrived. Never throws. */
-  message(session: Session<D>, data: WireData): void;
-  /** The socket closed (either side). Never throws; runs the close hook once. */
-  close(session: Session<D>, code: number, reason: string): void;
+  /** A frame arrived. Never throws. Pass `socket` so frames of a retired socket are ignored. */
+  message(session: Session<D>, data: WireData, socket?: S): void;
+  /** The socket closed (either side). Never throws; runs the close hook once. Pass `socket` (see above). */
+  close(session: Session<D>, code: number, reason: string, socket?: S): void;
   /** A protocol-level pong arrived. */
   pong(session: Session<D>): void;
   /** The host reported a socket error. */
   error(session: Session<D> | undefined, error: unknown): void;
 }
+
+/*
+ * `message` and `close` take the host socket as an optional last argument. Adapters should pass
+ * it: when a resumed connection takes a session over, late events of the retired socket are
+ * then recognised and ignored.
+ */
 
 /** Options of {@link Hub.close}. */
 export interface HubCloseOptions {
@@ -107,15 +128,11 @@ export interface HubCloseOptions {
   readonly timeout?: number;
 }
 
-const ID_BYTES = 16;
-function newId(): string {
-  const b = new Uint8Array(ID_BYTES);
+/** A new unguessable id: 128 random bits, base64url. */
+export function newId(): string {
+  const b = new Uint8Array(16);
   crypto.getRandomValues(b);
   return toBase64(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function hostTopic(mode: Mode, group?: string): string {
-  return (mode === "raw" ? "r" : "e") + (group === undefined ? "*" : ":" + group);
 }
 
 function asList(v: string | readonly string[] | undefined): readonly string[] {
@@ -128,26 +145,31 @@ export class Hub<D = SessionData> {
   readonly id: string = newId();
   /** Open sessions by id. */
   readonly sessions: Map<string, Session<D>> = new Map();
+  /** Presence lists and private messages. */
+  readonly presence: Presence<D>;
   /** @internal */ readonly options: HubOptions<D>;
   /** @internal */ readonly requestTimeout: number;
   /** @internal */ readonly handlers: Map<string, { fn: RequestHandler<D>; opts: HandlerOptions }> = new Map();
   /** @internal */ readonly listeners: Map<string, { fn: EventListener<D>; opts: HandlerOptions }> = new Map();
-  readonly #groups = new Map<string, Set<Session<D>>>();
-  readonly #mode: "auto" | Mode;
-  readonly #maxMessage: number;
+  /** @internal */ readonly groupMap: Map<string, Set<Session<D>>> = new Map();
+  /** @internal */ driver: Driver | undefined;
+  /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
+  /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
+  /** @internal sessions that keep a replay buffer */ rings = 0;
+  #seq = 0;
   readonly #link: BrokerLink;
   readonly #sharedBroker: boolean;
-  #driver: Driver | undefined;
   #closing = false;
 
   constructor(options: HubOptions<D> = {}) {
     this.options = options;
-    this.#mode = options.mode ?? "auto";
-    this.#maxMessage = options.maxMessageSize ?? 1024 * 1024;
     this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.resume = resumeSettings(options.resume);
+    this.presence = new Presence(this);
     this.#sharedBroker = options.broker !== undefined;
-    const node = { id: this.id, receive: (topic: string, p: Packet) => this.#receive(topic, p) };
+    const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
     this.#link = (options.broker ?? new MemoryBroker()).connect(node);
+    if (this.#sharedBroker) this.#link.subscribe("all");
   }
 
   /** Register a request handler by name (`create/user`). Replaces an earlier one. */
@@ -166,13 +188,13 @@ export class Hub<D = SessionData> {
   emit(event: string, data: unknown, target: Target = {}): void {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
-    this.#deliver(event, data, to, target.group, except);
+    deliver(this, event, data, to, target.group, except);
     if (to) {
       for (const id of to) {
-        if (!this.sessions.has(id)) this.#link.publish("s:" + id, this.#packet(event, data, target.group, except));
+        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except));
       }
     } else {
-      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, this.#packet(event, data, target.group, except));
+      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except));
     }
   }
 
@@ -188,44 +210,46 @@ export class Hub<D = SessionData> {
 
   /** Members of a group on this hub (empty when the group does not exist). */
   members(group: string): ReadonlySet<Session<D>> {
-    return this.#groups.get(group) ?? EMPTY_SET;
+    return this.groupMap.get(group) ?? EMPTY_SET;
   }
 
   /** Names of the groups that have members on this hub. */
   groups(): IterableIterator<string> {
-    return this.#groups.keys();
+    return this.groupMap.keys();
   }
 
-  /** Put a session (or a session id) in a group. O(1). */
+  /** Put a session (or a session id) in a group. O(1). Tells the group's presence. */
   join(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
     if (!s || s.state === CLOSED) return;
     const set = (s.groupSet ??= new Set());
     if (set.has(group)) return;
     set.add(group);
-    let members = this.#groups.get(group);
+    let members = this.groupMap.get(group);
     if (!members) {
-      this.#groups.set(group, (members = new Set()));
+      this.groupMap.set(group, (members = new Set()));
       this.#link.subscribe("g:" + group);
     }
     members.add(s);
-    this.#driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
+    if (s.authenticated) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
+    this.presence.joined(s, group);
   }
 
   /** Take a session (or session id) out of a group; an empty group disappears. O(1). */
   leave(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
     if (!s?.groupSet?.delete(group)) return;
-    const members = this.#groups.get(group);
+    const members = this.groupMap.get(group);
     members?.delete(s);
     if (members && members.size === 0) {
-      this.#groups.delete(group);
+      this.groupMap.delete(group);
       this.#link.unsubscribe("g:" + group);
     }
-    if (s.state === OPEN) this.#driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
+    if (s.state === OPEN) this.driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
+    this.presence.left(s, group, s.publicInfo);
   }
 
-  /** Close a session by id with a code and reason. Returns whether it was found here. */
+  /** Close a session by id with a code and reason. Returns whether it was found on this hub. */
   drop(id: string, code: number = 1000, reason: string = ""): boolean {
     const s = this.sessions.get(id);
     if (s) {
@@ -251,30 +275,35 @@ export class Hub<D = SessionData> {
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
     for (const s of [...this.sessions.values()]) {
+      if (s.state === DETACHED) {
+        this.finish(s, code, reason);
+        continue;
+      }
       if (s.mode === "envelope") s.sendRaw(encodeFrame("bye", { c: code, r: reason }));
       waits.push(new Promise<void>((r) => (s.onClosed = r)));
       s.close(code, reason);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(waits),
-      new Promise<void>((r) => (timer = setTimeout(r, options.timeout ?? 5000))),
-    ]);
+    await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, options.timeout ?? 5000)))]);
     clearTimeout(timer);
     // Sessions whose host never reported the close are finished here, so hooks run once each.
-    for (const s of [...this.sessions.values()]) this.#closed(s, 1006, "");
+    for (const s of [...this.sessions.values()]) this.finish(s, 1006, "");
     await this.#link.close();
   }
 
   /** Connect an adapter's driver and get the seam it calls. One driver per hub. */
   attach<S>(driver: Driver<S>): Seam<D, S> {
-    if (this.#driver && this.#driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host");
-    this.#driver = driver as Driver;
+    if (this.driver && this.driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host");
+    this.driver = driver as Driver;
     return {
-      upgrade: (req, info) => this.#upgrade(req, info ?? {}),
+      upgrade: (req, info) => admit(this, req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
-      message: (s, data) => this.#message(s, data),
-      close: (s, code, reason) => this.#closed(s, code, reason),
+      message: (s, data, socket) => {
+        if (socket === undefined || socket === s.socket) this.#message(s, data);
+      },
+      close: (s, code, reason, socket) => {
+        if (socket === undefined || socket === s.socket) this.#closed(s, code, reason);
+      },
       pong: (s) => {
         s.lastSeen = Date.now();
       },
@@ -282,25 +311,54 @@ export class Hub<D = SessionData> {
     };
   }
 
-  /** @internal */
+  /** @internal the attached driver; throws before attach */
   driverOf(): Driver {
-    if (!this.#driver) throw new WirehubError("unavailable", "hub is not attached to a host");
-    return this.#driver;
+    if (!this.driver) throw new WirehubError("unavailable", "hub is not attached to a host");
+    return this.driver;
   }
 
-  /** @internal write one frame to one session */
-  writeFrame(s: Session<D>, frame: string | Uint8Array): SendStatus {
+  /** @internal write one frame to one session; `seq` marks a replayable frame */
+  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number): SendStatus {
+    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames);
+    if (s.state === DETACHED) return "queued";
     try {
-      return this.#driver!.send(s.socket, frame);
+      return this.driver!.send(s.socket, frame);
     } catch (error) {
       this.report(error, s);
       return "dropped";
     }
   }
 
-  /** @internal next resume sequence number for a frame to `s` (resume is off: none) */
-  nextSeq(_s: Session<D>): number | undefined {
-    return undefined;
+  /** @internal the sequence number of the next replayable frame; none while no session keeps a buffer */
+  nextSeq(): number | undefined {
+    return this.rings > 0 ? ++this.#seq : undefined;
+  }
+
+  /** @internal a new resume token for `s` (the old one stops working) */
+  issueToken(s: Session<D>): string {
+    if (s.resumeToken) this.tokens.delete(s.resumeToken);
+    const t = newId();
+    this.tokens.set(t, s);
+    s.resumeToken = t;
+    return t;
+  }
+
+  /** @internal the client acknowledged frames up to `seq` */
+  ack(s: Session<D>, seq: number): void {
+    ringAck(s, seq);
+  }
+
+  /** @internal a session became authenticated: it now receives everyone and group sends */
+  authenticated(s: Session<D>): void {
+    this.authenticatedSubscriptions(s);
+  }
+
+  /** @internal (re)subscribe an authenticated session's socket to its host topics */
+  authenticatedSubscriptions(s: Session<D>): void {
+    const d = this.driver;
+    if (!d?.subscribe) return;
+    d.subscribe(s.socket, hostTopic(s.mode));
+    for (const g of s.groups) d.subscribe(s.socket, hostTopic(s.mode, g));
   }
 
   /** @internal report an error to the error hook; never throws */
@@ -322,51 +380,27 @@ export class Hub<D = SessionData> {
     }
   }
 
-  async #upgrade(request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
-    if (this.#closing) return new Response("server is shutting down", { status: 503 });
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
-    }
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
-    let mode: Mode = this.#mode === "envelope" ? "envelope" : "raw";
-    let protocol = "";
-    if (offered.length > 0) {
-      if (this.#mode !== "raw" && offered.includes(SUBPROTOCOL)) {
-        mode = "envelope";
-        protocol = SUBPROTOCOL;
-      } else {
-        protocol = offered.find((p) => this.options.protocols?.includes(p)) ?? "";
-        if (!protocol) return new Response(`unsupported subprotocol; this hub speaks: ${this.#known().join(", ")}`, { status: 400 });
-      }
-    }
-    let data = {} as D;
-    if (this.options.upgrade) {
-      let r: UpgradeResult<D>;
-      try {
-        r = await this.options.upgrade(request, info);
-      } catch (error) {
-        this.report(error);
-        return new Response("upgrade hook failed", { status: 500 });
-      }
-      if (r instanceof Response) return r;
-      if (r === false) return new Response("forbidden", { status: 403 });
-      if (r && r !== true && r.data !== undefined) data = r.data;
-    }
-    return { mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
-  }
-
-  #known(): string[] {
-    const list = [...(this.options.protocols ?? [])];
-    if (this.#mode !== "raw") list.unshift(SUBPROTOCOL);
-    return list;
-  }
-
   #open(socket: unknown, a: Admission<D>): Session<D> {
-    const s = new Session<D>(this, socket, newId(), { ...a, authenticated: true });
+    const rp = this.resume && a.mode === "envelope" ? resumeParams(a.url) : undefined;
+    if (rp?.token) {
+      const resumed = adopt(this, socket, a);
+      if (resumed) return resumed;
+    }
+    const needsAuth = this.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
+    const s = new Session<D>(this, socket, newId(), { ...a, authenticated: false });
     this.sessions.set(s.id, s);
-    this.#driver?.subscribe?.(socket, hostTopic(s.mode));
     if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
-    if (s.mode === "envelope") s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id }));
+    let rt: string | undefined;
+    if (rp?.acks) {
+      s.ring = { seq: [], frames: [], lost: false };
+      this.rings++;
+      rt = this.issueToken(s);
+    }
+    if (s.mode === "envelope") {
+      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined }));
+    }
+    if (needsAuth) startAuthTimer(this, s);
+    else applyAuth(this, s, a.auth ?? {});
     if (this.options.open) this.guard(s, () => this.options.open!(s));
     return s;
   }
@@ -374,10 +408,11 @@ export class Hub<D = SessionData> {
   #message(s: Session<D>, data: WireData): void {
     if (s.state !== OPEN) return;
     s.lastSeen = Date.now();
+    const max = this.options.maxMessageSize ?? 1024 * 1024;
     const size = typeof data === "string" ? data.length : data.byteLength;
-    // A string's length is at most its UTF-8 byte count, so this check never lets a too-big text through
-    // when the byte count is above the limit by more than 3x; exact check for texts near the limit.
-    if (size > this.#maxMessage || (typeof data === "string" && size * 3 > this.#maxMessage && new TextEncoder().encode(data).length > this.#maxMessage)) {
+    // A string's UTF-16 length never exceeds its UTF-8 byte count, and the byte count is at
+    // most 3x the length: only texts in between need encoding to be measured exactly.
+    if (size > max || (typeof data === "string" && size * 3 > max && new TextEncoder().encode(data).length > max)) {
       s.close(1009, "message too big");
       return;
     }
@@ -387,97 +422,42 @@ export class Hub<D = SessionData> {
       return;
     }
     if (typeof data !== "string") {
-      s.sendRaw(encodeError(undefined, "bad_frame", "binary frames are not part of wirehub.v1; send base64 in \"b\""));
-      return;
-    }
-    let frame;
-    try {
-      frame = decodeFrame(data);
-    } catch (error) {
-      const e = error instanceof ProtocolError ? error : new ProtocolError("bad frame");
-      s.sendRaw(encodeError(undefined, e.code, e.message));
+      s.sendRaw(encodeError(undefined, "bad_frame", 'binary frames are not part of wirehub.v1; send base64 in "b"'));
       return;
     }
     try {
-      dispatch(this, s, frame);
+      dispatch(this, s, decodeFrame(data));
     } catch (error) {
-      // dispatch answers its own faults; anything reaching here is a bug, reported not thrown
       if (error instanceof ProtocolError) s.sendRaw(encodeError(undefined, error.code, error.message));
-      else this.report(error, s);
+      else this.report(error, s); // dispatch answers its own faults; anything here is a bug, reported not thrown
     }
   }
 
   #closed(s: Session<D>, code: number, reason: string): void {
+    if (s.state === CLOSED || s.state === DETACHED) return;
+    if (detach(this, s, code, reason, s.state === CLOSING)) return;
+    this.finish(s, code, reason);
+  }
+
+  /** @internal end a session for good: groups, presence, pending requests, the close hook */
+  finish(s: Session<D>, code: number, reason: string): void {
     if (s.state === CLOSED) return;
+    const info = s.publicInfo;
     s.state = CLOSED;
+    clearTimeout(s.detachTimer);
+    if (s.resumeToken) this.tokens.delete(s.resumeToken);
+    if (s.ring) {
+      s.ring = undefined;
+      this.rings--;
+    }
+    clearAuthTimer(s);
     this.sessions.delete(s.id);
     if (s.groupSet) for (const g of [...s.groupSet]) this.leave(s, g);
+    this.presence.closed(s, info);
     if (this.#sharedBroker) this.#link.unsubscribe("s:" + s.id);
     s.failPending();
     if (this.options.close) this.guard(s, () => this.options.close!(s, code, reason));
     s.onClosed?.();
-  }
-
-  #packet(event: string, data: unknown, group: string | undefined, except: readonly string[]): Packet {
-    const bin = data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
-    const p: { o: string; k: "evt"; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: this.id, k: "evt", e: event };
-    if (bin) p.b = payloadMember(data).slice(6, -1);
-    else if (data !== undefined) p.d = data;
-    if (group !== undefined) p.g = group;
-    if (except.length > 0) p.x = except;
-    return p;
-  }
-
-  #receive(topic: string, p: Packet): void {
-    if (p.k === "close") {
-      if (topic.startsWith("s:")) this.sessions.get(topic.slice(2))?.close(p.f as number, p.e);
-      return;
-    }
-    if (p.k !== "evt") return;
-    const data = framePayload(p);
-    if (topic === "all") this.#deliver(p.e!, data, undefined, undefined, p.x ?? []);
-    else if (topic.startsWith("g:")) this.#deliver(p.e!, data, undefined, topic.slice(2), p.x ?? []);
-    else if (topic.startsWith("s:")) this.#deliver(p.e!, data, [topic.slice(2)], p.g, p.x ?? []);
-  }
-
-  /** Local fan-out: encode once per mode, hand the same string/bytes to every recipient. */
-  #deliver(event: string, data: unknown, to: readonly string[] | undefined, group: string | undefined, except: readonly string[]): void {
-    let raw: string | Uint8Array | undefined;
-    let env: string | undefined;
-    const frameFor = (s: Session<D>): string | Uint8Array =>
-      s.mode === "raw" ? (raw ??= rawFrame(data)) : (env ??= encodeEvent(event, data, this.nextSeq(s)));
-    if (to) {
-      for (const id of to) {
-        const s = this.sessions.get(id);
-        if (!s || s.state !== OPEN || !s.authenticated || except.includes(id)) continue;
-        if (group !== undefined && !s.groupSet?.has(group)) continue;
-        this.writeFrame(s, frameFor(s));
-      }
-      return;
-    }
-    const members: Iterable<Session<D>> | undefined = group === undefined ? this.sessions.values() : this.#groups.get(group);
-    if (!members) return;
-    const d = this.#driver;
-    if (d?.publish && except.length === 0) {
-      // Native fan-out: one call per mode; the host copies nothing per recipient.
-      d.publish(hostTopic("raw", group), (raw ??= rawFrame(data)));
-      d.publish(hostTopic("envelope", group), (env ??= encodeEvent(event, data)));
-      return;
-    }
-    if (d?.publishExcept && except.length === 1) {
-      const self = this.sessions.get(except[0]!);
-      if (self && (group === undefined || self.groupSet?.has(group))) {
-        d.publishExcept(self.socket, hostTopic("raw", group), (raw ??= rawFrame(data)));
-        d.publishExcept(self.socket, hostTopic("envelope", group), (env ??= encodeEvent(event, data)));
-        return;
-      }
-    }
-    const skip = except.length > 8 ? new Set(except) : undefined;
-    for (const s of members) {
-      if (s.state !== OPEN || !s.authenticated) continue;
-      if (skip ? skip.has(s.id) : except.length > 0 && except.includes(s.id)) continue;
-      this.writeFrame(s, frameFor(s));
-    }
   }
 }
 
@@ -487,3 +467,5 @@ const EMPTY_SET: ReadonlySet<never> = new Set();
 export function createHub<D = SessionData>(options: HubOptions<D> = {}): Hub<D> {
   return new Hub<D>(options);
 }
+
+export type { Admission, UpgradeResult } from "./upgrade.ts";

@@ -15,7 +15,12 @@
  */
 
 export { createHub, Hub } from "./hub.ts";
-export type { Admission, GroupAction, HubCloseOptions, HubOptions, Seam, UpgradeResult } from "./hub.ts";
+export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./hub.ts";
+export { originAllowed } from "./upgrade.ts";
+export type { Admission, OriginPolicy, UpgradeResult } from "./upgrade.ts";
+export type { AuthResult } from "./auth.ts";
+export { Presence, visible } from "./presence.ts";
+export type { PresenceOp } from "./presence.ts";
 
 export { Session } from "./session.ts";
 export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.ts";

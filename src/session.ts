@@ -6,6 +6,7 @@ import { ClosedError, RemoteError, TimeoutError } from "./errors.ts";
 import { encodeEvent, encodeFrame, type FrameId } from "./protocol.ts";
 import type { BroadcastTarget, Mode, SendStatus } from "./types.ts";
 import type { Hub } from "./hub.ts";
+import type { Ring } from "./resume.ts";
 
 /** The fields every session's server-side data may have; your own type replaces it. */
 export type SessionData = Record<string, unknown>;
@@ -34,8 +35,8 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** @internal session lifecycle states */
-export const OPEN = 0, CLOSING = 1, CLOSED = 2;
+/** @internal session lifecycle states; DETACHED waits for its client to resume */
+export const OPEN = 0, CLOSING = 1, CLOSED = 2, DETACHED = 3;
 
 /** Make a close code safe to put on the wire: 1000, 1001-1014 that may be sent, or 3000-4999. */
 export function wireCloseCode(code: number | undefined): number {
@@ -86,26 +87,36 @@ export class Session<D = SessionData> {
   lastSeen: number;
   /** Last measured round-trip time in ms, or -1 before the first measurement. */
   rtt: number = -1;
-  /** Public alias once set by authentication or the client; `undefined` means invisible. */
+  /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */
   alias: string | undefined = undefined;
-  /** Whether the session is available (sees presence, can be messaged privately). */
+  /** Whether the session is available (sees presence, can be messaged privately). Change it with {@link set}. */
   available: boolean = true;
-  /** Public immutable data visible to other clients. */
+  /** Public immutable data visible to other clients, set at authentication. */
   publicData: unknown = undefined;
   /** Whether the session has authenticated (always `true` when the hub requires no auth). */
   authenticated: boolean;
-  /** @internal host socket */
-  readonly socket: unknown;
+  /** @internal host socket (replaced when a new connection resumes the session) */
+  socket: unknown;
   /** @internal */
   readonly hub: Hub<D>;
   /** @internal group names */
   groupSet: Set<string> | undefined = undefined;
   /** @internal */
-  state: 0 | 1 | 2 = OPEN;
+  state: 0 | 1 | 2 | 3 = OPEN;
+  /** @internal replay buffer, when the client acknowledges (resume) */
+  ring: Ring | undefined = undefined;
+  /** @internal current resume token */
+  resumeToken: string | undefined = undefined;
+  /** @internal end of the resume window of a detached session */
+  detachTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @internal server→client requests awaiting an answer */
   pending: Map<FrameId, Pending> | undefined = undefined;
   /** @internal */
   nextId = 0;
+  /** @internal authentication deadline */
+  authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal failed auth frames so far */
+  authFailures = 0;
   /** @internal resolves a graceful shutdown's wait */
   onClosed: (() => void) | undefined = undefined;
 
@@ -136,6 +147,11 @@ export class Session<D = SessionData> {
     return this.state === OPEN;
   }
 
+  /** Whether the session still exists: open, or detached and waiting for its client to resume. */
+  get live(): boolean {
+    return this.state === OPEN || this.state === DETACHED;
+  }
+
   /** The groups this session is in. */
   get groups(): ReadonlySet<string> {
     return this.groupSet ?? EMPTY;
@@ -164,8 +180,10 @@ export class Session<D = SessionData> {
 
   /** Send a named event to this session. */
   emit(event: string, data?: unknown): SendStatus {
-    if (this.state !== OPEN) return "dropped";
-    return this.hub.writeFrame(this, this.mode === "raw" ? rawFrame(data) : encodeEvent(event, data, this.hub.nextSeq(this)));
+    if (!this.live) return "dropped";
+    if (this.mode === "raw") return this.hub.writeFrame(this, rawFrame(data));
+    const seq = this.hub.nextSeq();
+    return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq);
   }
 
   /** Send an already encoded frame, untouched (text or binary). */
@@ -193,6 +211,11 @@ export class Session<D = SessionData> {
     });
   }
 
+  /** Change the public alias and/or availability; the session's groups get presence events. */
+  set(change: { alias?: string | null; available?: boolean }): void {
+    this.hub.presence.update(this, change);
+  }
+
   /** Join a group (server side: no authorize hook is asked). */
   join(group: string): void {
     this.hub.join(this, group);
@@ -212,6 +235,7 @@ export class Session<D = SessionData> {
 
   /** Close the session with a code (default 1000) and a reason. The close hook runs once. */
   close(code?: number, reason?: string): void {
+    if (this.state === DETACHED) return this.hub.finish(this, wireCloseCode(code), wireCloseReason(reason));
     if (this.state !== OPEN) return;
     this.state = CLOSING;
     try {

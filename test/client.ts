@@ -11,6 +11,8 @@ export class TestClient {
   readonly ws: WebSocket;
   readonly closed: Promise<{ code: number; reason: string }>;
   sid = "";
+  /** Every message received, in order (for "never leaks" checks). */
+  readonly all: Msg[] = [];
   #queue: Msg[] = [];
   #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
   #nextId = 0;
@@ -43,6 +45,7 @@ export class TestClient {
   }
 
   #push(m: Msg): void {
+    this.all.push(m);
     const i = this.#waiters.findIndex((w) => w.pred(m));
     if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
     else this.#queue.push(m);

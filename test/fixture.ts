@@ -2,33 +2,78 @@
  * The hub every host serves for the conformance suite. It is host-agnostic: each file in
  * test/servers/ wraps it in one adapter. Tests drive server-side actions through `test/*`
  * requests, and watch server-side hooks through events sent to the "observers" group.
+ *
+ * Sessions are authenticated at upgrade (no alias) unless the URL says `?auth=frame`; then the
+ * client must send an `auth` frame with one of the USERS' credentials.
  */
-import { createHub, type Hub, type HubOptions } from "../src/mod.ts";
+import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions } from "../src/mod.ts";
 
-export type FixtureData = { tag?: string; secret: string };
+export type FixtureData = { tag?: string; user?: string; secret: string };
+
+/** Every user's server-side secret contains this marker; no client may ever see it. */
+export const SECRET_MARK = "S3CRET";
+
+const USERS: Record<string, { password: string; result: AuthResult<FixtureData> }> = {
+  ada: { password: "pw-ada", result: { alias: "ada", groups: ["staff"], publicData: { title: "countess" }, client: { user: "ada", token: "tok-ada" } } },
+  grace: { password: "pw-grace", result: { alias: "grace", groups: ["staff"], client: { user: "grace" } } },
+  alan: { password: "pw-alan", result: { alias: "alan", groups: ["staff"], available: false } },
+  ghost: { password: "pw-ghost", result: { groups: ["staff"] } }, // authenticated, but no alias: invisible
+};
+
+let validatedRuns = 0;
+/** A hand-written Standard Schema (what zod/valibot/arktype expose): `{ n: positive number }`. */
+const positiveN = {
+  "~standard": {
+    version: 1 as const,
+    vendor: "fixture",
+    validate(v: unknown) {
+      const n = (v as { n?: unknown } | null)?.n;
+      if (typeof n !== "number") return { issues: [{ message: "n must be a number", path: ["n"] }] };
+      if (n <= 0) return { issues: [{ message: "n must be positive", path: ["n"] }] };
+      return { value: { n } };
+    },
+  },
+};
 
 export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): Hub<FixtureData> {
   const hub: Hub<FixtureData> = createHub<FixtureData>({
     protocols: ["protocolOne"],
+    authTimeout: 400,
+    resume: { window: 800, maxFrames: 5_000 },
+    origins: (origin, req) => origin === "http://allowed.example" || new URL(origin).host === req.headers.get("host"),
     upgrade(req) {
       const url = new URL(req.url);
       const reject = url.searchParams.get("reject");
       if (reject) return new Response("rejected by test", { status: Number(reject) });
-      return { data: { tag: url.searchParams.get("tag") ?? undefined, secret: "server-only-" + crypto.randomUUID() } };
+      const token = url.searchParams.get("token");
+      if (token !== null && token !== "good-token") return new Response("bad token", { status: 401 });
+      const data = { tag: url.searchParams.get("tag") ?? undefined, secret: `${SECRET_MARK}-upgrade` };
+      if (url.searchParams.get("auth") === "frame") return { data };
+      return { data, auth: token ? { alias: "token-user" } : {} };
     },
-    authorize: (_s, action) => !action.group.startsWith("forbidden"),
+    authenticate(session, cred) {
+      const c = cred as { user?: string; password?: string } | undefined;
+      const u = c?.user ? USERS[c.user] : undefined;
+      if (!u || u.password !== c?.password) throw new WirehubError("auth_failed", "invalid credentials");
+      return { ...u.result, data: { tag: session.data.tag, user: c!.user, secret: `${SECRET_MARK}-${c!.user}` } };
+    },
+    privateMessage(from, to, data) {
+      hub.emit("pm", { from: from.alias, to: to.alias }, { group: "observers" });
+      return !(typeof data === "object" && data !== null && "veto" in data);
+    },
+    authorize: (_s, action) => (action.type === "alias" ? action.alias !== "admin" : !action.group.startsWith("forbidden")),
     message(session, msg) {
       // raw clients have no hello frame: "__sid" tells them their session id
       if (msg.mode === "raw" && msg.data === "__sid") return void session.send(session.id);
       session.send(msg.data, msg.event);
     },
     close(session, code, reason) {
-      hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null }, { group: "observers" });
+      hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null, user: session.data.user ?? null }, { group: "observers" });
     },
     ...extra,
   });
   hub
-    .handle("whoami", (_d, s) => ({ sid: s.id, tag: s.data.tag ?? null, groups: [...s.groups], path: s.path, protocol: s.protocol, remote: s.remoteAddress }))
+    .handle("whoami", (_d, s) => ({ sid: s.id, tag: s.data.tag ?? null, groups: [...s.groups], path: s.path, protocol: s.protocol, remote: s.remoteAddress, alias: s.alias ?? null }))
     .handle("test/join", (d: { sid: string; group: string }) => (hub.join(d.sid, d.group), true))
     .handle("test/leave", (d: { sid: string; group: string }) => (hub.leave(d.sid, d.group), true))
     .handle("test/members", (d: { group: string }) => [...hub.members(d.group)].map((s) => s.id).sort())
@@ -36,6 +81,13 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     .handle("test/emit", (d: { event: string; data: unknown; target?: { to?: string[]; group?: string; except?: string[] } }) => (hub.emit(d.event, d.data, d.target), true))
     .handle("test/broadcast", (d: { event: string; data: unknown; group?: string; except?: string[]; includeSelf?: boolean }, s) => (s.broadcast(d.event, d.data, d), true))
     .handle("test/drop", (d: { sid: string; code: number; reason: string }) => hub.drop(d.sid, d.code, d.reason))
+    .handle("test/stream", (d: { from: number; count: number; to?: string; group?: string }) => {
+      for (let i = d.from; i < d.from + d.count; i++) hub.emit("n", i, d.to ? { to: d.to } : { group: d.group });
+      return true;
+    })
+    .handle("test/set", (d: { sid: string; alias?: string | null; available?: boolean }) => (hub.get(d.sid)?.set(d), true))
+    .handle("test/validated", (d: { n: number }) => ({ doubled: d.n * 2, runs: ++validatedRuns }), { schema: positiveN })
+    .handle("test/validated-runs", () => validatedRuns)
     .handle("test/throw", () => {
       throw new Error("boom: a handler bug whose text must not reach the client");
     })

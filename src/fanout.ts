@@ -1,0 +1,100 @@
+/**
+ * Local fan-out and broker packets. A send is encoded at most once per mode, and the same
+ * string or bytes go to every recipient.
+ * @module
+ */
+import type { Packet } from "./broker.ts";
+import { encodeEvent, framePayload, payloadMember } from "./protocol.ts";
+import { ringPush } from "./resume.ts";
+import { CLOSED, CLOSING, rawFrame, type Session } from "./session.ts";
+import type { Hub } from "./hub.ts";
+import type { Mode } from "./types.ts";
+
+/** The host topic for everyone (`group` undefined) or a group, per mode: raw and envelope frames differ. */
+export function hostTopic(mode: Mode, group?: string): string {
+  return (mode === "raw" ? "r" : "e") + (group === undefined ? "*" : ":" + group);
+}
+
+/** Deliver an event to this hub's own sessions. */
+export function deliver<D>(
+  hub: Hub<D>,
+  event: string,
+  data: unknown,
+  to: readonly string[] | undefined,
+  group: string | undefined,
+  except: readonly string[],
+): void {
+  let raw: string | Uint8Array | undefined;
+  let env: string | undefined;
+  const seq = hub.nextSeq();
+  const write = (s: Session<D>): void => {
+    if (s.mode === "raw") hub.writeFrame(s, (raw ??= rawFrame(data)));
+    else hub.writeFrame(s, (env ??= encodeEvent(event, data, seq)), seq);
+  };
+  if (to) {
+    for (const id of to) {
+      const s = hub.sessions.get(id);
+      if (!s || s.state === CLOSING || s.state === CLOSED || !s.authenticated || except.includes(id)) continue;
+      if (group !== undefined && !s.groupSet?.has(group)) continue;
+      write(s);
+    }
+    return;
+  }
+  const members: Iterable<Session<D>> | undefined = group === undefined ? hub.sessions.values() : hub.groupMap.get(group);
+  if (!members) return;
+  const d = hub.driver;
+  let native = false;
+  if (d?.publish && except.length === 0) {
+    // Native fan-out: one call per mode; the host copies nothing per recipient.
+    d.publish(hostTopic("raw", group), (raw ??= rawFrame(data)));
+    d.publish(hostTopic("envelope", group), (env ??= encodeEvent(event, data, seq)));
+    native = true;
+  } else if (d?.publishExcept && except.length === 1) {
+    const self = hub.sessions.get(except[0]!);
+    if (self && self.open && self.authenticated && (group === undefined || self.groupSet?.has(group))) {
+      d.publishExcept(self.socket, hostTopic("raw", group), (raw ??= rawFrame(data)));
+      d.publishExcept(self.socket, hostTopic("envelope", group), (env ??= encodeEvent(event, data, seq)));
+      native = true;
+    }
+  }
+  if (native) {
+    // The host delivered; replay buffers (and detached sessions) still need the frame.
+    if (seq !== undefined && hub.rings > 0) {
+      for (const s of members) {
+        if (s.ring && s.authenticated && !except.includes(s.id)) ringPush(s, seq, env!, hub.resume!.maxFrames);
+      }
+    }
+    return;
+  }
+  const skip = except.length > 8 ? new Set(except) : undefined;
+  for (const s of members) {
+    if (s.state === CLOSING || s.state === CLOSED || !s.authenticated) continue;
+    if (skip ? skip.has(s.id) : except.length > 0 && except.includes(s.id)) continue;
+    write(s);
+  }
+}
+
+/** Build the broker packet of an event send. */
+export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[]): Packet {
+  const p: { o: string; k: "evt"; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", e: event };
+  const bin = data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
+  if (bin) p.b = payloadMember(data).slice(6, -1); // `,"b":"…"` → `…`
+  else if (data !== undefined) p.d = data;
+  if (group !== undefined) p.g = group;
+  if (except.length > 0) p.x = except;
+  return p;
+}
+
+/** Deliver a packet another instance published. */
+export function receive<D>(hub: Hub<D>, topic: string, p: Packet): void {
+  if (p.k === "close") {
+    if (topic.startsWith("s:")) hub.sessions.get(topic.slice(2))?.close(p.f as number, p.e);
+    return;
+  }
+  if (p.k !== "evt") return;
+  const data = framePayload(p);
+  const except = p.x ?? [];
+  if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except);
+  else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except);
+  else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except);
+}

@@ -1,0 +1,149 @@
+/**
+ * Presence, aliases and private messages (the ws-node-server session model): a session is
+ * visible when it is authenticated, has a public alias and is available.
+ * @module
+ */
+import { WirehubError } from "./errors.ts";
+import { encodeFrame } from "./protocol.ts";
+import type { Hub } from "./hub.ts";
+import type { PublicInfo, Session } from "./session.ts";
+
+/** Presence change kinds, as sent in `presence` frames. */
+export type PresenceOp = "join" | "leave" | "update";
+
+/** Whether other clients can see `s` (and message it privately). */
+export function visible(s: Session<any>): boolean {
+  return s.authenticated && s.alias !== undefined && s.available && s.live;
+}
+
+/** Presence bookkeeping of one hub. */
+export class Presence<D> {
+  readonly #hub: Hub<D>;
+  readonly #byAlias = new Map<string, Set<Session<D>>>();
+
+  constructor(hub: Hub<D>) {
+    this.#hub = hub;
+  }
+
+  /** Sessions currently holding `alias` on this hub. */
+  byAlias(alias: string): ReadonlySet<Session<D>> {
+    return this.#byAlias.get(alias) ?? EMPTY;
+  }
+
+  /** Set identity at authentication (no presence events yet: the session is in no group). */
+  identify(s: Session<D>, alias: string | undefined, available: boolean, pub: unknown): void {
+    this.#index(s, alias);
+    s.available = available;
+    s.publicData = pub;
+    if (this.#hub.options.presence === "hub" && visible(s)) this.#announce(s, "join", undefined);
+  }
+
+  /** Change alias and/or availability, telling the others what they now see. */
+  update(s: Session<D>, change: { alias?: string | null; available?: boolean }): void {
+    const before = visible(s);
+    const old = s.publicInfo;
+    if (change.alias !== undefined) this.#index(s, change.alias ?? undefined);
+    if (change.available !== undefined) s.available = change.available;
+    const after = visible(s);
+    const scopes = this.#scopes(s);
+    for (const g of scopes) {
+      if (before && !after) this.#send("leave", g, old!, s);
+      else if (!before && after) this.#send("join", g, s.publicInfo!, s);
+      else if (before && after && (old!.alias !== s.alias)) this.#send("update", g, s.publicInfo!, s);
+    }
+  }
+
+  /** `s` joined group `g`. */
+  joined(s: Session<D>, g: string): void {
+    if (visible(s) && this.#hub.options.presence !== "off") this.#send("join", g, s.publicInfo!, s);
+  }
+
+  /** `s` left group `g` (or is closing). */
+  left(s: Session<D>, g: string, info: PublicInfo | undefined): void {
+    if (info && s.authenticated && s.available && this.#hub.options.presence !== "off") this.#send("leave", g, info, s);
+  }
+
+  /** `s` is gone: leave hub-wide presence and the alias index. */
+  closed(s: Session<D>, info: PublicInfo | undefined): void {
+    if (info && s.available && this.#hub.options.presence === "hub") this.#send("leave", undefined, info, s);
+    this.#index(s, undefined);
+  }
+
+  /** The visible sessions of a group, or of the whole hub (local to this instance). */
+  list(group?: string): PublicInfo[] {
+    const out: PublicInfo[] = [];
+    const members: Iterable<Session<D>> = group === undefined ? this.#hub.sessions.values() : this.#hub.members(group);
+    for (const m of members) if (visible(m)) out.push(m.publicInfo!);
+    return out;
+  }
+
+  /** Answer a client's `who`: it must be available and, for a group, a member. */
+  who(s: Session<D>, group?: string): PublicInfo[] {
+    if (!s.available) throw new WirehubError("unavailable", "unavailable sessions see no presence");
+    if (group !== undefined && !s.groups.has(group)) throw new WirehubError("forbidden", `not a member of "${group}"`);
+    return this.list(group);
+  }
+
+  /**
+   * Send a private message from `from` to every visible session named `to` (alias or id).
+   * Resolves with how many received it; throws `forbidden` or `not_found`.
+   */
+  async direct(from: Session<D>, to: string, data: unknown): Promise<number> {
+    if (!visible(from)) throw new WirehubError("forbidden", "private messages need an alias and availability");
+    const targets = new Set<Session<D>>();
+    const byId = this.#hub.sessions.get(to);
+    if (byId && visible(byId) && byId !== from) targets.add(byId);
+    for (const s of this.byAlias(to)) if (visible(s) && s !== from) targets.add(s);
+    if (targets.size === 0) throw new WirehubError("not_found", `no available recipient "${to}"`);
+    const hook = this.#hub.options.privateMessage;
+    let frame: string | undefined;
+    let seq: number | undefined;
+    let n = 0;
+    for (const t of targets) {
+      if (hook && (await hook(from, t, data)) === false) continue;
+      if (!t.live || !from.open) continue;
+      seq ??= this.#hub.nextSeq();
+      frame ??= encodeFrame("dm", { from: { sid: from.id, alias: from.alias }, s: seq }, data);
+      this.#hub.writeFrame(t, frame, seq);
+      n++;
+    }
+    if (n === 0) throw new WirehubError("forbidden", "the private message was refused");
+    return n;
+  }
+
+  #scopes(s: Session<D>): (string | undefined)[] {
+    const scopes: (string | undefined)[] = this.#hub.options.presence === "off" ? [] : [...s.groups];
+    if (this.#hub.options.presence === "hub") scopes.push(undefined);
+    return scopes;
+  }
+
+  #announce(s: Session<D>, op: PresenceOp, g: string | undefined): void {
+    this.#send(op, g, s.publicInfo!, s);
+  }
+
+  /** Deliver one presence frame, encoded once, to the available members of `g` (or the hub) but `about`. */
+  #send(op: PresenceOp, g: string | undefined, info: PublicInfo, about: Session<D>): void {
+    const seq = this.#hub.nextSeq();
+    const frame = encodeFrame("presence", { op, g, who: info, s: seq });
+    const members: Iterable<Session<D>> = g === undefined ? this.#hub.sessions.values() : this.#hub.members(g);
+    for (const m of members) {
+      if (m !== about && m.mode === "envelope" && m.authenticated && m.available && m.live) this.#hub.writeFrame(m, frame, seq);
+    }
+  }
+
+  #index(s: Session<D>, alias: string | undefined): void {
+    if (s.alias !== undefined) {
+      const set = this.#byAlias.get(s.alias);
+      set?.delete(s);
+      if (set?.size === 0) this.#byAlias.delete(s.alias);
+    }
+    s.alias = alias;
+    if (alias !== undefined) {
+      let set = this.#byAlias.get(alias);
+      if (!set) this.#byAlias.set(alias, (set = new Set()));
+      set.add(s);
+    }
+  }
+}
+
+const EMPTY: ReadonlySet<never> = new Set();

@@ -1,0 +1,113 @@
+/**
+ * Deciding an upgrade: origin check, mode and subprotocol negotiation, the upgrade hook.
+ * @module
+ */
+import { SUBPROTOCOL } from "./protocol.ts";
+import type { Hub } from "./hub.ts";
+import type { AuthResult } from "./auth.ts";
+import type { Mode, UpgradeInfo } from "./types.ts";
+import type { SessionData } from "./session.ts";
+
+/**
+ * What the upgrade hook may return: nothing or `true` to accept; `{ data }` to accept with
+ * initial server-side data; `{ data, auth }` to accept an already authenticated session (a
+ * token checked at upgrade); `false` (403) or a `Response` to refuse with its status.
+ */
+export type UpgradeResult<D> =
+  | void
+  | undefined
+  | boolean
+  | { readonly data?: D; readonly auth?: Omit<AuthResult<D>, "client" | "data"> }
+  | Response;
+
+/** Which browser origins may open a WebSocket. */
+export type OriginPolicy = "same-origin" | "*" | readonly string[] | ((origin: string, request: Request) => boolean);
+
+/** An accepted upgrade, handed from `seam.upgrade` to `seam.open` through the host. */
+export interface Admission<D = SessionData> {
+  /** The session's mode. */
+  readonly mode: Mode;
+  /** The subprotocol to echo in `Sec-WebSocket-Protocol`, or `""`. */
+  readonly protocol: string;
+  /** Initial server-side data. */
+  readonly data: D;
+  /** Upgrade URL. */
+  readonly url: string;
+  /** Upgrade headers. */
+  readonly headers: Headers;
+  /** Peer address or `""`. */
+  readonly remoteAddress: string;
+  /** Set when the upgrade hook authenticated the session. */
+  readonly auth?: Omit<AuthResult<D>, "client" | "data">;
+}
+
+/**
+ * Cross-site WebSocket hijacking defence. Browsers always send `Origin`; other clients
+ * usually do not, and a missing Origin cannot be a browser attack, so it passes.
+ */
+export function originAllowed(policy: OriginPolicy, request: Request): boolean {
+  const origin = request.headers.get("origin");
+  if (!origin || policy === "*") return true;
+  if (typeof policy === "function") return policy(origin, request);
+  if (policy === "same-origin") {
+    const host = request.headers.get("host") ?? new URL(request.url).host;
+    try {
+      return new URL(origin).host === host;
+    } catch {
+      return false;
+    }
+  }
+  return policy.includes(origin);
+}
+
+/** Run the whole upgrade decision for `hub`. */
+export async function admit<D>(hub: Hub<D>, request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
+  const o = hub.options;
+  if (hub.closing) return new Response("server is shutting down", { status: 503 });
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
+  }
+  let allowed: boolean;
+  try {
+    allowed = originAllowed(o.origins ?? "same-origin", request);
+  } catch (error) {
+    hub.report(error); // a throwing policy function refuses, like a `false`
+    allowed = false;
+  }
+  if (!allowed) return new Response("origin not allowed", { status: 403 });
+  const fixed = o.mode ?? "auto";
+  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  let mode: Mode = fixed === "envelope" ? "envelope" : "raw";
+  let protocol = "";
+  if (offered.length > 0) {
+    if (fixed !== "raw" && offered.includes(SUBPROTOCOL)) {
+      mode = "envelope";
+      protocol = SUBPROTOCOL;
+    } else {
+      protocol = offered.find((p) => o.protocols?.includes(p)) ?? "";
+      if (!protocol) {
+        const known = [...(fixed !== "raw" ? [SUBPROTOCOL] : []), ...(o.protocols ?? [])];
+        return new Response(`unsupported subprotocol; this hub speaks: ${known.join(", ")}`, { status: 400 });
+      }
+    }
+  }
+  let data = {} as D;
+  let auth: Admission<D>["auth"];
+  if (o.upgrade) {
+    let r: UpgradeResult<D>;
+    try {
+      r = await o.upgrade(request, info);
+    } catch (error) {
+      hub.report(error);
+      return new Response("upgrade hook failed", { status: 500 });
+    }
+    if (r instanceof Response) return r;
+    if (r === false) return new Response("forbidden", { status: 403 });
+    if (r && r !== true) {
+      if (r.data !== undefined) data = r.data;
+      auth = r.auth;
+    }
+  }
+  const a = { mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
+  return auth ? { ...a, auth } : a;
+}

@@ -1,0 +1,71 @@
+/** Conformance cases: lossless resume (PROTOCOL.md §8). */
+import { expect, test } from "bun:test";
+import { TestClient } from "./client.ts";
+import type { Ctx } from "./conformance.ts";
+
+type F = Record<string, unknown>;
+
+export function resumeCases(ctx: Ctx): void {
+  const { base, env, track, observer } = ctx;
+  const numbers = (c: TestClient): number[] =>
+    c.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F).filter((f) => f.e === "n").map((f) => f.d as number);
+
+  test("resume: a dropped session comes back with its id, data and groups, and every missed frame once, in order", async () => {
+    const c = await env("?wh_ack=1&tag=resumer");
+    const hello = JSON.parse(c.all[0] as string) as F;
+    expect(typeof hello.rt).toBe("string");
+    const ctl = await env();
+    await ctl.call("test/join", { sid: c.sid, group: "rg" });
+    await ctl.call("test/stream", { from: 0, count: 100, to: c.sid });
+    await c.frame((f) => f.d === 99);
+    const seen = c.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F).filter((f) => f.e === "n");
+    expect(seen.every((f, i) => i === 0 || (f.s as number) > (seen[i - 1]!.s as number))).toBe(true);
+    c.send({ t: "ack", s: seen[49]!.s as number });
+    const last = seen.at(-1)!.s as number;
+    await c.close(4000, "network went away"); // a retryable code: the session waits for its client
+    await ctl.call("test/stream", { from: 100, count: 100, group: "rg" }); // buffered while detached
+    const c2 = track(await TestClient.envelope(base(`?wh_resume=${hello.rt}&wh_seq=${last}`)));
+    expect(c2.sid).toBe(c.sid);
+    const h2 = JSON.parse(c2.all[0] as string) as F;
+    expect(h2.resumed).toBe(true);
+    expect(h2.rt).not.toBe(hello.rt);
+    await c2.frame((f) => f.d === 199);
+    await ctl.call("test/stream", { from: 200, count: 10, group: "rg" }); // live again
+    await c2.frame((f) => f.d === 209);
+    const all = [...numbers(c), ...numbers(c2)];
+    expect(all).toEqual(Array.from({ length: 210 }, (_, i) => i));
+    expect(await c2.call("whoami")).toMatchObject({ sid: c.sid, tag: "resumer", groups: ["rg"] });
+  });
+
+  test("resume: the token is single-use, a clean close ends the session at once, and past the window resume fails", async () => {
+    const obs = await observer();
+    const a = await env("?wh_ack=1&tag=clean");
+    const rtA = (JSON.parse(a.all[0] as string) as F).rt as string;
+    await a.close(1000, "done");
+    await obs.frame((f) => f.e === "closed" && (f.d as F).tag === "clean"); // no waiting for a resume
+    const a2 = track(await TestClient.envelope(base(`?wh_resume=${rtA}&wh_seq=0`)));
+    expect((JSON.parse(a2.all[0] as string) as F).resumed).toBe(false);
+    expect(a2.sid).not.toBe(a.sid);
+
+    const b = await env("?wh_ack=1&tag=late");
+    const rtB = (JSON.parse(b.all[0] as string) as F).rt as string;
+    await b.close(4000, "gone");
+    const closed = await obs.frame((f) => f.e === "closed" && (f.d as F).tag === "late"); // the window ran out
+    expect(closed.d).toMatchObject({ code: 4000, reason: "gone" });
+    const b2 = track(await TestClient.envelope(base(`?wh_resume=${rtB}&wh_seq=0`)));
+    expect((JSON.parse(b2.all[0] as string) as F).resumed).toBe(false);
+    expect(b2.sid).not.toBe(b.sid);
+  });
+
+  test("resume: a new connection can take over a session whose old socket still looks alive", async () => {
+    const c = await env("?wh_ack=1");
+    const rt = (JSON.parse(c.all[0] as string) as F).rt as string;
+    const c2 = track(await TestClient.envelope(base(`?wh_resume=${rt}&wh_seq=0`)));
+    expect(c2.sid).toBe(c.sid);
+    expect(await c.closed).toMatchObject({ code: 4000 });
+    expect(await c2.call("whoami")).toMatchObject({ sid: c.sid });
+    const ctl = await env();
+    await ctl.call("test/stream", { from: 0, count: 3, to: c.sid });
+    await c2.frame((f) => f.d === 2);
+  });
+}

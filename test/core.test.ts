@@ -1,0 +1,154 @@
+/** Unit tests of the core through the in-memory host: codec, groups, fan-out, broker, limits. */
+import { describe, expect, test } from "bun:test";
+import { createHub, decodeFrame, fromBase64, MemoryBroker, ProtocolError, toBase64 } from "../src/mod.ts";
+import { wireCloseCode, wireCloseReason } from "../src/session.ts";
+import { MemoryHost, parsed, until } from "./memory-host.ts";
+
+describe("codec", () => {
+  test("decodes every frame type and rejects bad ones with a ProtocolError", () => {
+    expect(decodeFrame('{"t":"evt","e":"a","d":1}')).toEqual({ t: "evt", e: "a", d: 1 });
+    expect(decodeFrame('{"t":"req","id":"x","m":"m"}')).toEqual({ t: "req", id: "x", m: "m" });
+    for (const bad of ["", "nul", "1", "[]", "null", '{"t":1}', '{"t":"evt","e":""}', '{"t":"req","id":1.5,"m":"a"}', '{"t":"ack","s":"1"}', `{"t":"req","id":"${"x".repeat(65)}","m":"a"}`]) {
+      expect(() => decodeFrame(bad)).toThrow(ProtocolError);
+    }
+    try {
+      decodeFrame('{"t":"zzz"}');
+    } catch (e) {
+      expect((e as ProtocolError).code).toBe("unknown_type");
+    }
+  });
+
+  test("drops __proto__ / constructor keys at any depth", () => {
+    const f = decodeFrame('{"t":"evt","e":"x","d":{"__proto__":{"polluted":true},"a":{"constructor":{"prototype":{"p":1}}},"ok":1}}') as { d: Record<string, unknown> };
+    expect(Object.keys(f.d)).toEqual(["a", "ok"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(f.d)).toBe(Object.prototype);
+  });
+
+  test("base64 round-trips every byte and large buffers", () => {
+    const all = new Uint8Array(256).map((_, i) => i);
+    expect(fromBase64(toBase64(all))).toEqual(all);
+    const big = new Uint8Array(200_000).map((_, i) => (i * 7) & 255);
+    expect(fromBase64(toBase64(big))).toEqual(big);
+  });
+
+  test("close codes and reasons are made safe for the wire", () => {
+    expect(wireCloseCode(1005)).toBe(1000);
+    expect(wireCloseCode(1006)).toBe(1000);
+    expect(wireCloseCode(4001)).toBe(4001);
+    expect(wireCloseCode(2999)).toBe(1000);
+    const long = "é".repeat(100);
+    const r = wireCloseReason(long);
+    expect(new TextEncoder().encode(r).length).toBeLessThanOrEqual(123);
+    expect(long.startsWith(r)).toBe(true);
+  });
+});
+
+describe("hub", () => {
+  test("groups: O(1) membership, empty groups disappear, closed sessions leave", async () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    const a = await host.connect();
+    const b = await host.connect();
+    hub.join(a.session, "g");
+    hub.join(b.session.id, "g");
+    hub.join(a.session, "g"); // idempotent
+    expect([...hub.members("g")].length).toBe(2);
+    expect([...a.session.groups]).toEqual(["g"]);
+    hub.leave(a.session, "g");
+    expect([...hub.groups()]).toEqual(["g"]);
+    b.session.close(4000, "bye");
+    await Promise.resolve();
+    await Promise.resolve();
+    expect([...hub.groups()]).toEqual([]);
+    expect(hub.get(b.session.id)).toBeUndefined();
+  });
+
+  test("a broadcast is encoded once: every recipient gets the same string", async () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    const socks = await Promise.all([1, 2, 3].map(() => host.connect("http://h/", "wirehub.v1")));
+    const raws = await Promise.all([1, 2].map(() => host.connect()));
+    for (const s of socks) s.frames.length = 0;
+    hub.emit("news", { big: "x".repeat(1000) });
+    const env = socks.map((s) => s.frames[0]);
+    expect(env[0]).toBe(env[1]!);
+    expect(env[1]).toBe(env[2]!);
+    expect(raws[0]!.frames[0]).toBe(raws[1]!.frames[0]!);
+    expect(raws[0]!.frames[0]).toBe(JSON.stringify({ big: "x".repeat(1000) }));
+  });
+
+  test("two hubs sharing a MemoryBroker act as one: everyone, group, id and drop cross over", async () => {
+    const broker = new MemoryBroker();
+    const [h1, h2] = [createHub({ broker }), createHub({ broker })];
+    const [m1, m2] = [new MemoryHost(h1), new MemoryHost(h2)];
+    const a = await m1.connect("http://h/", "wirehub.v1");
+    const b = await m2.connect("http://h/", "wirehub.v1");
+    h2.join(b.session, "room");
+    expect(broker.subscribers("g:room")).toBe(1);
+    h1.emit("all", 1);
+    h1.emit("room", 2, { group: "room" });
+    h1.emit("direct", 3, { to: b.session.id });
+    h1.emit("skip", 4, { group: "room", except: [b.session.id] });
+    expect(parsed(b).filter((f) => f.t === "evt").map((f) => f.e)).toEqual(["all", "room", "direct"]);
+    expect(parsed(a).filter((f) => f.t === "evt").map((f) => f.e)).toEqual(["all"]);
+    h1.drop(b.session.id, 4003, "remote kick");
+    expect(b.closed).toEqual({ code: 4003, reason: "remote kick" });
+    await until(b, () => true);
+    h2.leave(b.session, "room");
+    expect(broker.subscribers("g:room")).toBe(0);
+  });
+
+  test("an oversized message closes 1009 and touches no other session", async () => {
+    const hub = createHub({ maxMessageSize: 100 });
+    const host = new MemoryHost(hub);
+    const [a, b] = [await host.connect(), await host.connect()];
+    host.send(a, "x".repeat(101));
+    expect(a.closed).toEqual({ code: 1009, reason: "message too big" });
+    host.send(a, "é".repeat(40)); // 80 bytes but only after close: ignored
+    expect(b.closed).toBeUndefined();
+  });
+
+  test("text near the limit is measured in UTF-8 bytes", async () => {
+    const hub = createHub({ maxMessageSize: 100, message: (s, m) => s.send(m.data) });
+    const host = new MemoryHost(hub);
+    const a = await host.connect();
+    host.send(a, "é".repeat(50)); // 50 chars, 100 bytes: allowed
+    expect(a.closed).toBeUndefined();
+    host.send(a, "é".repeat(51)); // 102 bytes
+    expect(a.closed?.code).toBe(1009);
+  });
+
+  test("hooks that throw or reject are reported and never escape to the host", async () => {
+    const errors: unknown[] = [];
+    const hub = createHub({
+      open() {
+        throw new Error("open failed");
+      },
+      async message() {
+        throw new Error("message failed");
+      },
+      error: (e) => void errors.push(e),
+    });
+    const host = new MemoryHost(hub);
+    const a = await host.connect();
+    host.send(a, "hi");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(errors.map((e) => (e as Error).message)).toEqual(["open failed", "message failed"]);
+  });
+
+  test("graceful close: bye frame, 1001 to everyone, new upgrades refused with 503", async () => {
+    const closes: number[] = [];
+    const hub = createHub({ close: (_s, code) => void closes.push(code) });
+    const host = new MemoryHost(hub);
+    const e = await host.connect("http://h/", "wirehub.v1");
+    const r = await host.connect();
+    await hub.close();
+    expect(parsed(e).at(-1)).toEqual({ t: "bye", c: 1001, r: "server shutting down" });
+    expect(e.closed?.code).toBe(1001);
+    expect(r.closed?.code).toBe(1001);
+    expect(closes).toEqual([1001, 1001]);
+    const refused = await host.seam.upgrade(new Request("http://h/", { headers: { upgrade: "websocket" } }));
+    expect((refused as Response).status).toBe(503);
+  });
+});
