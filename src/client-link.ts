@@ -126,7 +126,12 @@ export class Link {
   restart(): void {
     clearTimeout(this.#timer);
     this.#watchNetwork(true);
-    if (this.#ws) this.#detach(1000, "reconnect");
+    if (this.#ws) {
+      // 4000, not 1000: a clean close would end the session on the server; this one may be resumed.
+      this.#detach(LOCAL_DEAD, "reconnect");
+      this.#hooks.down(LOCAL_DEAD, "reconnect", true);
+      this.#hooks.emit("close", { code: LOCAL_DEAD, reason: "reconnect", reconnect: true });
+    }
     this.#attempt = 0;
     this.#open();
   }
@@ -149,9 +154,13 @@ export class Link {
   #open(): void {
     this.#state = "connecting";
     const url = new URL(this.#url);
-    if (this.#rt !== undefined && this.#opts.resume !== false) {
-      url.searchParams.set("wh_resume", this.#rt);
-      url.searchParams.set("wh_seq", String(this.#seq));
+    if (this.#opts.resume !== false) {
+      // Opt in to acknowledged delivery (PROTOCOL.md §8): only then does the server keep a replay buffer.
+      url.searchParams.set("wh_ack", "1");
+      if (this.#rt !== undefined) {
+        url.searchParams.set("wh_resume", this.#rt);
+        url.searchParams.set("wh_seq", String(this.#seq));
+      }
     }
     let ws: WebSocket;
     try {

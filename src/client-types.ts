@@ -125,8 +125,8 @@ export interface PresenceEvent {
 export interface AuthResult {
   /** The session id. */
   readonly sid: string;
-  /** The public alias, when the server gave one. */
-  readonly alias?: string;
+  /** The public alias, or `null` when the server gave none (the session is then invisible). */
+  readonly alias?: string | null;
   /** Whether the session is available. */
   readonly available?: boolean;
   /** The client-side session object the server chose to send. */

@@ -2,8 +2,9 @@
  * Helpers for the `wirehub/client` tests: a real wirehub server on Bun (the fixture hub plus a
  * few handlers these tests need), restartable on the port it first got, and event waiters.
  */
+import { createServer, connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { serve, type ServerHandle } from "../adapters/bun.ts";
-import { WirehubError, type Hub } from "../src/mod.ts";
+import { WirehubError, type Hub, type HubOptions } from "../src/mod.ts";
 import type { Client, ClientEventName, ClientEvents } from "../src/client.ts";
 import { createFixtureHub, type FixtureData } from "./fixture.ts";
 
@@ -17,22 +18,29 @@ export interface TestServer {
   restart(): Promise<void>;
 }
 
-function clientHub(): Hub<FixtureData> {
-  const hub = createFixtureHub();
+function clientHub(extra: Partial<HubOptions<FixtureData>>): Hub<FixtureData> {
+  const hub = createFixtureHub(extra);
   hub
     .handle("test/slow", (d: { ms: number; value: unknown }) => new Promise((r) => setTimeout(() => r(d.value), d.ms)))
     .handle("test/refuse", () => {
       throw new WirehubError("forbidden", "not allowed", { data: { need: "admin" } });
     })
-    .handle("test/count", (d: { n: number; event: string }, s) => {
-      for (let i = 1; i <= d.n; i++) s.emit(d.event, i);
-      return d.n;
+    .handle("test/trickle", (d: { count: number; chunk: number; to: string }) => {
+      // `count` numbered events, `chunk` per timer tick: a stream that is still flowing while a test cuts the connection
+      let i = 0;
+      const tick = (): void => {
+        for (let k = 0; k < d.chunk && i < d.count; k++) hub.emit("n", i++, { to: d.to });
+        if (i < d.count) setTimeout(tick, 1);
+      };
+      tick();
+      return true;
     });
   return hub;
 }
 
-export async function startServer(): Promise<TestServer> {
-  const hub = clientHub();
+/** The fixture hub (plus `extra` options) on Bun, on a free port. */
+export async function startServer(extra: Partial<HubOptions<FixtureData>> = {}): Promise<TestServer> {
+  const hub = clientHub(extra);
   let handle: ServerHandle = await serve(hub, { port: 0, hostname: "127.0.0.1" });
   const t: TestServer = {
     url: handle.url,
@@ -40,7 +48,7 @@ export async function startServer(): Promise<TestServer> {
     hub,
     stop: () => handle.stop(),
     async restart() {
-      t.hub = clientHub();
+      t.hub = clientHub(extra);
       handle = await serve(t.hub, { port: t.port, hostname: "127.0.0.1" });
     },
   };
@@ -80,4 +88,54 @@ export function collect<T>(client: Client<any>, event: string, n: number, ms = 5
     };
     client.on(event, fn);
   });
+}
+
+/**
+ * A TCP proxy in front of a server, on a free port, to cut connections the way a network does:
+ * both sockets end without a WebSocket close frame (1006 on both sides). While `refusing`, new
+ * connections are cut at once, so reconnect attempts fail.
+ */
+export interface Proxy {
+  url: string;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  refusing: boolean;
+  /** Cut every open connection. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: { port: number }, path = "/"): Promise<Proxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let accepted = 0;
+  const p = {
+    url: "",
+    get accepted() {
+      return accepted;
+    },
+    refusing: false,
+    cut() {
+      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      pairs.clear();
+    },
+    close: () => new Promise<void>((resolve) => (p.cut(), server.close(() => resolve()))),
+  };
+  const server = createServer((down) => {
+    if (p.refusing) return void down.destroy();
+    accepted++;
+    const up = netConnect(target.port, "127.0.0.1");
+    const pair: [Socket, Socket] = [down, up];
+    pairs.add(pair);
+    const end = (): void => {
+      pairs.delete(pair);
+      down.destroy();
+      up.destroy();
+    };
+    for (const s of pair) (s.on("error", end), s.on("close", end));
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  p.url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+  return p;
 }

@@ -124,13 +124,18 @@ describe("reconnection", () => {
     await expect(c.ready()).rejects.toBeInstanceOf(ClosedError);
   });
 
-  test("reconnect() on a healthy connection starts a new session at once", async () => {
+  test("reconnect() on a healthy connection reconnects at once and resumes the session", async () => {
     const s = await server();
     const c = await client(s.url);
     const first = c.sid;
+    const opened = next(c, "open");
     await c.reconnect();
-    expect(c.sid).not.toBe(first);
-    expect(await c.request("whoami")).toMatchObject({ sid: c.sid });
+    expect(await opened).toEqual({ sid: first, resumed: true });
+    expect(await c.request("whoami")).toMatchObject({ sid: first });
+    const fresh = await client(s.url, { resume: false });
+    const firstFresh = fresh.sid;
+    await fresh.reconnect();
+    expect(fresh.sid).not.toBe(firstFresh);
   });
 });
 
