@@ -105,7 +105,7 @@ export class Link {
   ping(timeout: number): Promise<number> {
     const ts = Date.now();
     if (!this.send(`{"t":"ping","ts":${ts}}`)) return Promise.reject(new ClosedError("not connected"));
-    this.#armDead();
+    if (this.#opts.heartbeat !== false) this.#armDead();
     return new Promise<number>((resolve, reject) => {
       const list = this.#pings.get(ts) ?? [];
       const timer = setTimeout(() => {

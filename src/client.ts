@@ -61,6 +61,7 @@ export class Client<A = unknown> {
   #session: AuthResult | undefined;
   #ready = false;
   #hadSession = false;
+  #stopError: unknown;
 
   /** Prefer {@link connect}, which waits for the first `hello`. The socket opens right away. */
   constructor(url: string | URL, options: ClientOptions = {}) {
@@ -98,7 +99,7 @@ export class Client<A = unknown> {
   /** Resolves when a session is ready (at once if it is); rejects if the client stops first. */
   ready(): Promise<void> {
     if (this.#ready) return Promise.resolve();
-    if (this.#link.stopped) return Promise.reject(new ClosedError());
+    if (this.#link.stopped) return Promise.reject(this.#stopError ?? new ClosedError());
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -212,6 +213,7 @@ export class Client<A = unknown> {
    */
   reconnect(): Promise<void> {
     this.#ready = false;
+    this.#stopError = undefined;
     const next = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#link.restart();
     return next;
@@ -277,12 +279,13 @@ export class Client<A = unknown> {
   #down(code: number, reason: string, retry: boolean, error?: unknown): void {
     this.#ready = false;
     if (retry) this.#box.dropped(code);
-    else this.#shutdown(error ?? new ClosedError(`connection closed (${code}${reason ? `: ${reason}` : ""})`));
+    else this.#shutdown(error ?? new ClosedError(`${this.#hadSession ? "connection closed" : "could not connect"} (${code}${reason ? `: ${reason}` : ""})`));
   }
 
   /** The client stopped: nothing may hang. */
   #shutdown(error: unknown): void {
     this.#ready = false;
+    this.#stopError = error;
     this.#box.shutdown(error);
     for (const w of this.#waiters.splice(0)) w.reject(error);
   }
