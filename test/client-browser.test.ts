@@ -114,3 +114,36 @@ test("connect, event round trip, RPC, reconnect after a server-side drop: in Chr
   expect(second.events.map((e: [string, unknown]) => e[0])).toEqual(["close", "reconnecting", "open"]);
   expect(second.events[0][1]).toEqual({ code: 1012, reason: "restarting", reconnect: true });
 }, 60_000);
+
+test("offline/online aware: a reconnect waiting out a long backoff while offline happens at once when the browser is back online", async () => {
+  const wsUrl = `ws://127.0.0.1:${server.port}/ws`;
+  // Delays of a minute: within this test only the `online` event can bring the client back.
+  const sid = await page.evaluate(async (url) => {
+    const w = window as any;
+    await w.client?.close();
+    w.client = await w.wirehub.connect(url, { reconnect: { minDelay: 60_000, maxDelay: 60_000 }, heartbeat: { interval: 60_000, timeout: 60_000 } });
+    w.attempts = [];
+    w.client.onLifecycle("reconnecting", (e: unknown) => w.attempts.push(e));
+    w.lost = new Promise((resolve) => w.client.onLifecycle("close", resolve));
+    w.reopened = new Promise((resolve) => w.client.onLifecycle("open", resolve));
+    return w.client.sid;
+  }, wsUrl);
+  await page.context().setOffline(true);
+  expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+  expect(hub.drop(sid, 1012, "while offline")).toBe(true);
+  const closed = await page.evaluate(async () => {
+    const w = window as any;
+    return { close: await w.lost, attempts: w.attempts, connected: w.client.connected };
+  });
+  expect(closed).toMatchObject({ close: { code: 1012, reconnect: true }, connected: false });
+  expect(closed.attempts).toHaveLength(1);
+  await page.context().setOffline(false);
+  const back = await page.evaluate(async () => {
+    const w = window as any;
+    await w.reopened;
+    return { sid: w.client.sid, attempts: w.attempts.length, whoami: await w.client.request("whoami") };
+  });
+  expect(back.sid).not.toBe(sid);
+  expect(back.attempts).toBe(1);
+  expect(back.whoami).toMatchObject({ sid: back.sid });
+}, 60_000);
