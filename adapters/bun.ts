@@ -32,7 +32,10 @@ interface BunServer {
   stop(closeActive?: boolean): Promise<void> | void;
 }
 interface BunWebSocketHandler {
+  idleTimeout: number;
+  sendPings: boolean;
   open(ws: BunSocket): void;
+  ping(ws: BunSocket): void;
   message(ws: BunSocket, data: string | Uint8Array): void;
   close(ws: BunSocket, code: number, reason: string): void;
   pong(ws: BunSocket): void;
@@ -118,6 +121,10 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
     },
     websocket: {
       maxPayloadLength: hub.options.maxMessageSize ?? 1024 * 1024,
+      // The hub's ping policy decides liveness on every host alike: Bun's own idle timeout
+      // (120 s by default) and automatic pings would close or ping behind the policy's back.
+      idleTimeout: 0,
+      sendPings: false,
       open(ws) {
         ws.data.s = seam.open(ws, ws.data.a!);
         ws.data.a = undefined;
@@ -125,6 +132,7 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
       message: (ws, data) => ws.data.s && seam.message(ws.data.s, data, ws),
       close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason, ws),
       pong: (ws) => ws.data.s && seam.pong(ws.data.s),
+      ping: (ws) => ws.data.s && seam.ping(ws.data.s),
     },
   };
 }

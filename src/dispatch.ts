@@ -147,11 +147,15 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       return;
     }
     case "ping":
+      hub.liveness.pinged(s);
       s.sendRaw(f.ts === undefined ? '{"t":"pong"}' : encodeFrame("pong", { ts: f.ts }));
       return;
-    case "pong":
-      if (f.ts !== undefined) s.rtt = Math.max(0, Date.now() - f.ts);
+    case "pong": {
+      const now = Date.now();
+      hub.liveness.ponged(s, now);
+      if (f.ts !== undefined) s.rtt = Math.max(0, now - f.ts);
       return;
+    }
     case "ack":
       hub.ack(s, f.s);
       return;

@@ -7,6 +7,7 @@ import { MemoryBroker, type Broker, type BrokerLink, type Packet } from "./broke
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
 import { ProtocolError, WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
+import { Liveness, type PingOptions, type RawPing } from "./liveness.ts";
 import { Presence } from "./presence.ts";
 import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
 import { decodeFrame, encodeError, encodeFrame, toBase64 } from "./protocol.ts";
@@ -82,6 +83,22 @@ export interface HubOptions<D = SessionData> {
    * every available session hub-wide; `"off"` sends none (lists still work).
    */
   readonly presence?: "groups" | "hub" | "off";
+  /**
+   * Ping policy (see README's table): `{ policy: "send", interval, timeout }` (default, 30 000 /
+   * 10 000 ms), `{ policy: "expect", timeout }` (default timeout 60 000 ms) or `{ policy: "auto" }`.
+   * Timed-out sessions are closed with 4000.
+   */
+  readonly ping?: PingOptions;
+  /** Close a session with 4000 after this many ms without any traffic, pings included. Default 0 (off). */
+  readonly idleTimeout?: number;
+  /**
+   * A text ping/pong pair for raw clients (`{ ping: "ping", pong: "pong" }`): a raw frame equal
+   * to `ping` is answered with `pong` and counts as a ping; it never reaches `message`. Under
+   * `send`, raw sessions on hosts without protocol pings are pinged with it. Default: none.
+   */
+  readonly rawPing?: RawPing;
+  /** A client pinged (protocol, app-level or the raw text pair). */
+  pinged?(session: Session<D>): void;
   /** Broker for scale-out. Default: an in-process {@link MemoryBroker} of its own. */
   readonly broker?: Broker;
   /** Largest incoming message in bytes; bigger ones close the session with 1009. Default 1 MiB. */
@@ -108,6 +125,8 @@ export interface Seam<D = SessionData, S = unknown> {
   close(session: Session<D>, code: number, reason: string, socket?: S): void;
   /** A protocol-level pong arrived. */
   pong(session: Session<D>): void;
+  /** A protocol-level ping arrived (the host answers it; this only records it). */
+  ping(session: Session<D>): void;
   /** The host reported a socket error. */
   error(session: Session<D> | undefined, error: unknown): void;
 }
@@ -147,6 +166,8 @@ export class Hub<D = SessionData> {
   readonly sessions: Map<string, Session<D>> = new Map();
   /** Presence lists and private messages. */
   readonly presence: Presence<D>;
+  /** Ping policies and idle timeout. Hibernating hosts call `liveness.sweep(Date.now())` from an alarm. */
+  readonly liveness: Liveness<D>;
   /** @internal */ readonly options: HubOptions<D>;
   /** @internal */ readonly requestTimeout: number;
   /** @internal */ readonly handlers: Map<string, { fn: RequestHandler<D>; opts: HandlerOptions }> = new Map();
@@ -166,6 +187,7 @@ export class Hub<D = SessionData> {
     this.requestTimeout = options.requestTimeout ?? 10_000;
     this.resume = resumeSettings(options.resume);
     this.presence = new Presence(this);
+    this.liveness = new Liveness(this);
     this.#sharedBroker = options.broker !== undefined;
     const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
     this.#link = (options.broker ?? new MemoryBroker()).connect(node);
@@ -271,6 +293,7 @@ export class Hub<D = SessionData> {
    */
   async close(options: HubCloseOptions = {}): Promise<void> {
     this.#closing = true;
+    this.liveness.stop();
     const code = options.code ?? 1001;
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
@@ -295,6 +318,7 @@ export class Hub<D = SessionData> {
   attach<S>(driver: Driver<S>): Seam<D, S> {
     if (this.driver && this.driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host");
     this.driver = driver as Driver;
+    if (!driver.capabilities.hibernation) this.liveness.start();
     return {
       upgrade: (req, info) => admit(this, req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
@@ -304,9 +328,8 @@ export class Hub<D = SessionData> {
       close: (s, code, reason, socket) => {
         if (socket === undefined || socket === s.socket) this.#closed(s, code, reason);
       },
-      pong: (s) => {
-        s.lastSeen = Date.now();
-      },
+      pong: (s) => this.liveness.ponged(s),
+      ping: (s) => this.liveness.pinged(s),
       error: (s, e) => this.report(e, s),
     };
   }
@@ -397,7 +420,8 @@ export class Hub<D = SessionData> {
       rt = this.issueToken(s);
     }
     if (s.mode === "envelope") {
-      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined }));
+      const hb = this.liveness.advertised;
+      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined, hb }));
     }
     if (needsAuth) startAuthTimer(this, s);
     else applyAuth(this, s, a.auth ?? {});
@@ -417,6 +441,15 @@ export class Hub<D = SessionData> {
       return;
     }
     if (s.mode === "raw") {
+      const rp = this.options.rawPing;
+      if (rp && typeof data === "string") {
+        if (data === rp.ping) {
+          this.liveness.pinged(s);
+          s.sendRaw(rp.pong);
+          return;
+        }
+        if (data === rp.pong) return this.liveness.ponged(s);
+      }
       const payload = typeof data === "string" ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
       if (this.options.message) this.guard(s, () => this.options.message!(s, { event: "message", data: payload, mode: "raw" }));
       return;

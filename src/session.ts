@@ -87,6 +87,10 @@ export class Session<D = SessionData> {
   lastSeen: number;
   /** Last measured round-trip time in ms, or -1 before the first measurement. */
   rtt: number = -1;
+  /** When the client last pinged (ms since the epoch; the open time until it does). */
+  lastPing: number;
+  /** @internal when the oldest unanswered server ping went out, 0 when none */
+  pingSentAt = 0;
   /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */
   alias: string | undefined = undefined;
   /** Whether the session is available (sees presence, can be messaged privately). Change it with {@link set}. */
@@ -134,7 +138,7 @@ export class Session<D = SessionData> {
     this.mode = init.mode;
     this.data = init.data;
     this.authenticated = init.authenticated;
-    this.openedAt = this.lastSeen = Date.now();
+    this.openedAt = this.lastSeen = this.lastPing = Date.now();
   }
 
   /** The upgrade URL's path. */

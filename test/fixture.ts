@@ -10,6 +10,14 @@ import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions } f
 
 export type FixtureData = { tag?: string; user?: string; secret: string };
 
+/** The JSON-serialisable hub options a test may override per server. */
+export type FixtureOverrides = Pick<HubOptions<FixtureData>, "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode">;
+
+/** Overrides a child-process server reads from its environment (WIREHUB_FIXTURE, JSON). */
+export function overridesFromEnv(value: string | undefined): FixtureOverrides {
+  return value ? (JSON.parse(value) as FixtureOverrides) : {};
+}
+
 /** Every user's server-side secret contains this marker; no client may ever see it. */
 export const SECRET_MARK = "S3CRET";
 
@@ -70,6 +78,7 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     close(session, code, reason) {
       hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null, user: session.data.user ?? null }, { group: "observers" });
     },
+    ping: { policy: "auto" },
     ...extra,
   });
   hub
