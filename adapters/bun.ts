@@ -33,6 +33,8 @@ interface BunServer {
 }
 interface BunWebSocketHandler {
   idleTimeout: number;
+  backpressureLimit: number;
+  closeOnBackpressureLimit: boolean;
   sendPings: boolean;
   open(ws: BunSocket): void;
   ping(ws: BunSocket): void;
@@ -120,11 +122,16 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
       return srv.upgrade(req, { data: { a: r }, headers }) ? undefined : new Response("upgrade failed", { status: 400 });
     },
     websocket: {
-      maxPayloadLength: hub.options.maxMessageSize ?? 1024 * 1024,
+      // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling
+      // lets the core enforce the exact limit (and report 1009) while Bun still caps memory.
+      maxPayloadLength: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
       // The hub's ping policy decides liveness on every host alike: Bun's own idle timeout
       // (120 s by default) and automatic pings would close or ping behind the policy's back.
       idleTimeout: 0,
       sendPings: false,
+      // Native publishes bypass the core's per-send check: let Bun apply the same bound.
+      backpressureLimit: hub.options.backpressure?.maxBuffered ?? 1 << 20,
+      closeOnBackpressureLimit: (hub.options.backpressure?.policy ?? "close") === "close",
       open(ws) {
         ws.data.s = seam.open(ws, ws.data.a!);
         ws.data.a = undefined;

@@ -7,6 +7,7 @@ import { encodeEvent, encodeFrame, type FrameId } from "./protocol.ts";
 import type { BroadcastTarget, Mode, SendStatus } from "./types.ts";
 import type { Hub } from "./hub.ts";
 import type { Ring } from "./resume.ts";
+import type { Bucket } from "./limits.ts";
 
 /** The fields every session's server-side data may have; your own type replaces it. */
 export type SessionData = Record<string, unknown>;
@@ -121,6 +122,12 @@ export class Session<D = SessionData> {
   authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @internal failed auth frames so far */
   authFailures = 0;
+  /** @internal rate-limit bucket */
+  bucket: Bucket | undefined = undefined;
+  /** @internal an over-limit error frame was sent since the bucket last allowed a message */
+  limited = false;
+  /** @internal the last send was queued by the host (check the buffer before the next) */
+  congested = false;
   /** @internal resolves a graceful shutdown's wait */
   onClosed: (() => void) | undefined = undefined;
 

@@ -11,6 +11,7 @@ import { authCases } from "./conformance-auth.ts";
 import { messagingCases } from "./conformance-messaging.ts";
 import { resumeCases } from "./conformance-resume.ts";
 import { livenessCases } from "./conformance-liveness.ts";
+import { limitCases } from "./conformance-limits.ts";
 import type { FixtureOverrides } from "./fixture.ts";
 
 export interface Started {
@@ -86,6 +87,7 @@ export function conformance(host: string, start: (overrides?: FixtureOverrides) 
     messagingCases(ctx);
     resumeCases(ctx);
     livenessCases(ctx);
+    limitCases(ctx);
   });
 }
 

@@ -11,7 +11,10 @@ import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions } f
 export type FixtureData = { tag?: string; user?: string; secret: string };
 
 /** The JSON-serialisable hub options a test may override per server. */
-export type FixtureOverrides = Pick<HubOptions<FixtureData>, "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode">;
+export type FixtureOverrides = Pick<
+  HubOptions<FixtureData>,
+  "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode" | "rateLimit" | "backpressure" | "maxSessions" | "maxSessionsPerAddress" | "limits"
+>;
 
 /** Overrides a child-process server reads from its environment (WIREHUB_FIXTURE, JSON). */
 export function overridesFromEnv(value: string | undefined): FixtureOverrides {
@@ -79,6 +82,7 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
       hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null, user: session.data.user ?? null }, { group: "observers" });
     },
     ping: { policy: "auto" },
+    rateLimit: { rate: 20_000, burst: 20_000 },
     ...extra,
   });
   hub
@@ -93,6 +97,14 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     .handle("test/stream", (d: { from: number; count: number; to?: string; group?: string }) => {
       for (let i = d.from; i < d.from + d.count; i++) hub.emit("n", i, d.to ? { to: d.to } : { group: d.group });
       return true;
+    })
+    .handle("test/metrics", () => hub.metrics)
+    .handle("test/all-sessions", () => [...hub.sessions.keys()])
+    .handle("test/blob", (d: { to: string; count: number; size: number }) => {
+      const blob = "x".repeat(d.size);
+      let sent = 0;
+      for (let i = 0; i < d.count; i++) if (hub.get(d.to)?.send(blob) !== "dropped") sent++;
+      return sent;
     })
     .handle("test/set", (d: { sid: string; alias?: string | null; available?: boolean }) => (hub.get(d.sid)?.set(d), true))
     .handle("test/validated", (d: { n: number }) => ({ doubled: d.n * 2, runs: ++validatedRuns }), { schema: positiveN })
