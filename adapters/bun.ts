@@ -32,7 +32,12 @@ interface BunServer {
   stop(closeActive?: boolean): Promise<void> | void;
 }
 interface BunWebSocketHandler {
+  idleTimeout: number;
+  backpressureLimit: number;
+  closeOnBackpressureLimit: boolean;
+  sendPings: boolean;
   open(ws: BunSocket): void;
+  ping(ws: BunSocket): void;
   message(ws: BunSocket, data: string | Uint8Array): void;
   close(ws: BunSocket, code: number, reason: string): void;
   pong(ws: BunSocket): void;
@@ -117,7 +122,16 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
       return srv.upgrade(req, { data: { a: r }, headers }) ? undefined : new Response("upgrade failed", { status: 400 });
     },
     websocket: {
-      maxPayloadLength: hub.options.maxMessageSize ?? 1024 * 1024,
+      // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling
+      // lets the core enforce the exact limit (and report 1009) while Bun still caps memory.
+      maxPayloadLength: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
+      // The hub's ping policy decides liveness on every host alike: Bun's own idle timeout
+      // (120 s by default) and automatic pings would close or ping behind the policy's back.
+      idleTimeout: 0,
+      sendPings: false,
+      // Native publishes bypass the core's per-send check: let Bun apply the same bound.
+      backpressureLimit: hub.options.backpressure?.maxBuffered ?? 1 << 20,
+      closeOnBackpressureLimit: (hub.options.backpressure?.policy ?? "close") === "close",
       open(ws) {
         ws.data.s = seam.open(ws, ws.data.a!);
         ws.data.a = undefined;
@@ -125,6 +139,7 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
       message: (ws, data) => ws.data.s && seam.message(ws.data.s, data, ws),
       close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason, ws),
       pong: (ws) => ws.data.s && seam.pong(ws.data.s),
+      ping: (ws) => ws.data.s && seam.ping(ws.data.s),
     },
   };
 }

@@ -128,6 +128,11 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
     case "join":
     case "leave": {
       const { g, t } = f;
+      const maxGroups = hub.options.limits?.groupsPerSession ?? 64;
+      if (t === "join" && !s.groups.has(g) && s.groups.size >= maxGroups) {
+        s.sendRaw(encodeError(f.id, "forbidden", `group limit reached (${maxGroups})`));
+        return;
+      }
       settle(hub, s, f.id, () =>
         authorized(hub, s, { type: t, group: g }).then(() => {
           if (t === "join") hub.join(s, g);
@@ -147,11 +152,15 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       return;
     }
     case "ping":
+      hub.liveness.pinged(s);
       s.sendRaw(f.ts === undefined ? '{"t":"pong"}' : encodeFrame("pong", { ts: f.ts }));
       return;
-    case "pong":
-      if (f.ts !== undefined) s.rtt = Math.max(0, Date.now() - f.ts);
+    case "pong": {
+      const now = Date.now();
+      hub.liveness.ponged(s, now);
+      if (f.ts !== undefined) s.rtt = Math.max(0, now - f.ts);
       return;
+    }
     case "ack":
       hub.ack(s, f.s);
       return;
@@ -160,6 +169,11 @@ export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
       return;
     case "set": {
       const { alias, available } = f;
+      const maxAlias = hub.options.limits?.aliasLength ?? 64;
+      if (typeof alias === "string" && alias.length > maxAlias) {
+        s.sendRaw(encodeError(f.id, "bad_frame", `alias longer than ${maxAlias} characters`));
+        return;
+      }
       settle(hub, s, f.id, async () => {
         if (alias !== undefined) await authorized(hub, s, { type: "alias", group: "", alias });
         s.set({ alias, available });

@@ -2,131 +2,21 @@
  * The hub: sessions, groups, sending, and the seam adapters plug into.
  * @module
  */
-import { applyAuth, clearAuthTimer, startAuthTimer, type AuthResult } from "./auth.ts";
-import { MemoryBroker, type Broker, type BrokerLink, type Packet } from "./broker.ts";
+import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
+import { MemoryBroker, type BrokerLink, type Packet } from "./broker.ts";
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
 import { ProtocolError, WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
+import { inbound } from "./inbound.ts";
+import { Liveness } from "./liveness.ts";
+import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
+import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
 import { decodeFrame, encodeError, encodeFrame, toBase64 } from "./protocol.ts";
 import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
-import { admit, type Admission, type OriginPolicy, type UpgradeResult } from "./upgrade.ts";
-import type { Driver, Message, Mode, SendStatus, Target, UpgradeInfo, WireData } from "./types.ts";
-
-/** An action a client asks for; the `authorize` hook decides. */
-export type GroupAction =
-  | { readonly type: "join" | "leave"; readonly group: string }
-  /** Publish an event to a group (`group` is `""` for everyone). */
-  | { readonly type: "publish"; readonly group: string; readonly event: string }
-  /** Change the session's own public alias. */
-  | { readonly type: "alias"; readonly group: ""; readonly alias: string | null };
-
-/** Options of {@link createHub}. Every option has a default; none is required. */
-export interface HubOptions<D = SessionData> {
-  /**
-   * `auto` (default): a client that offers the `wirehub.v1` subprotocol speaks the envelope
-   * protocol, one that offers none gets raw frames. `raw` or `envelope` fixes every session to one.
-   */
-  readonly mode?: "auto" | Mode;
-  /**
-   * Extra subprotocols the hub accepts for raw sessions (echoed back when a client offers one).
-   * A client that offers only protocols the hub does not know is refused with 400. Default `[]`.
-   */
-  readonly protocols?: readonly string[];
-  /**
-   * Browser origins allowed to connect (cross-site WebSocket hijacking defence), checked
-   * before the upgrade hook; others get 403. Requests without an `Origin` header (non-browser
-   * clients) always pass. Default `"same-origin"`: the Origin's host must equal the Host header.
-   * `"*"` allows every origin; a list allows exactly those origins (`"https://app.example"`).
-   */
-  readonly origins?: OriginPolicy;
-  /**
-   * Decide an upgrade from the web-standard `Request` (headers, URL, cookies): return nothing
-   * or `true` to accept, `{ data }` to accept with server-side data, `{ data, auth }` to accept
-   * an already authenticated session (token at upgrade), `false` (403) or a `Response` to
-   * refuse (the client sees its status). Throwing refuses with 500 and reports to `error`.
-   */
-  upgrade?(request: Request, info: UpgradeInfo): UpgradeResult<D> | Promise<UpgradeResult<D>>;
-  /** A session opened (after the envelope `hello` is sent). */
-  open?(session: Session<D>): void | Promise<void>;
-  /**
-   * A message arrived: every raw frame (event `"message"`), and every envelope `evt` frame that
-   * no {@link Hub.on} listener took. Without this hook such events get a `not_found` error frame.
-   */
-  message?(session: Session<D>, message: Message): void | Promise<void>;
-  /** A session closed, with the code and reason; `session.data` is still there (revoke tokens). Runs once. */
-  close?(session: Session<D>, code: number, reason: string): void | Promise<void>;
-  /** Any error thrown by a hook or handler, or a host fault. Never throws back into the host. */
-  error?(error: unknown, session?: Session<D>): void;
-  /**
-   * May a client join, leave or publish to a group, or change its alias? Without this hook
-   * clients may leave any group but not join, publish or change their alias.
-   */
-  authorize?(session: Session<D>, action: GroupAction): boolean | Promise<boolean>;
-  /**
-   * Check the credentials of an envelope client's `auth` frame. Return an {@link AuthResult}
-   * (data, groups, alias, availability, public data, client object) or throw to refuse
-   * (`auth_failed`). When set, envelope sessions must authenticate before anything but
-   * ping/pong; raw sessions count as authenticated by the upgrade. Default: none (no auth).
-   */
-  authenticate?(session: Session<D>, credentials: unknown): AuthResult<D> | void | Promise<AuthResult<D> | void>;
-  /** Milliseconds an envelope session has to authenticate before it is closed with 1008. Default 10 000. */
-  readonly authTimeout?: number;
-  /** Failed `auth` frames before the session is closed with 1008. Default 3. */
-  readonly maxAuthAttempts?: number;
-  /** Sees every private message; return `false` to refuse it (the sender gets `forbidden`). Default: allow. */
-  privateMessage?(from: Session<D>, to: Session<D>, data: unknown): boolean | void | Promise<boolean | void>;
-  /**
-   * Presence events: `"groups"` (default) tells the members of each group; `"hub"` also tells
-   * every available session hub-wide; `"off"` sends none (lists still work).
-   */
-  readonly presence?: "groups" | "hub" | "off";
-  /** Broker for scale-out. Default: an in-process {@link MemoryBroker} of its own. */
-  readonly broker?: Broker;
-  /** Largest incoming message in bytes; bigger ones close the session with 1009. Default 1 MiB. */
-  readonly maxMessageSize?: number;
-  /** Milliseconds a server→client request waits for its answer. Default 10 000. */
-  readonly requestTimeout?: number;
-  /**
-   * Lossless resume for envelope clients that acknowledge (`wh_ack=1`, as `wirehub/client`
-   * does): unacknowledged frames are kept, and a session dropped abnormally waits `window` ms
-   * for its client. `false` turns it off. Default `{ window: 30_000, maxFrames: 1_000 }`.
-   */
-  readonly resume?: false | ResumeOptions;
-}
-
-/** The adapter-facing side of a hub. Adapters call these and nothing else. */
-export interface Seam<D = SessionData, S = unknown> {
-  /** Decide an upgrade: an {@link Admission} to accept, or a `Response` to send instead. */
-  upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
-  /** The host opened the socket for an admission. */
-  open(socket: S, admission: Admission<D>): Session<D>;
-  /** A frame arrived. Never throws. Pass `socket` so frames of a retired socket are ignored. */
-  message(session: Session<D>, data: WireData, socket?: S): void;
-  /** The socket closed (either side). Never throws; runs the close hook once. Pass `socket` (see above). */
-  close(session: Session<D>, code: number, reason: string, socket?: S): void;
-  /** A protocol-level pong arrived. */
-  pong(session: Session<D>): void;
-  /** The host reported a socket error. */
-  error(session: Session<D> | undefined, error: unknown): void;
-}
-
-/*
- * `message` and `close` take the host socket as an optional last argument. Adapters should pass
- * it: when a resumed connection takes a session over, late events of the retired socket are
- * then recognised and ignored.
- */
-
-/** Options of {@link Hub.close}. */
-export interface HubCloseOptions {
-  /** Close code sent to every session. Default 1001 (going away). */
-  readonly code?: number;
-  /** Close reason. Default `"server shutting down"`. */
-  readonly reason?: string;
-  /** Milliseconds to wait for sessions to finish closing before giving up. Default 5 000. */
-  readonly timeout?: number;
-}
+import { admit, type Admission } from "./upgrade.ts";
+import type { Driver, SendStatus, Target, WireData } from "./types.ts";
 
 /** A new unguessable id: 128 random bits, base64url. */
 export function newId(): string {
@@ -147,6 +37,12 @@ export class Hub<D = SessionData> {
   readonly sessions: Map<string, Session<D>> = new Map();
   /** Presence lists and private messages. */
   readonly presence: Presence<D>;
+  /** Ping policies and idle timeout. Hibernating hosts call `liveness.sweep(Date.now())` from an alarm. */
+  readonly liveness: Liveness<D>;
+  /** Counters: sessions, messages and bytes in/out, drops, errors, closes by code. */
+  readonly metrics: Metrics = newMetrics();
+  /** @internal sessions per remote address, when `maxSessionsPerAddress` is set */
+  readonly perAddress: Map<string, number> = new Map();
   /** @internal */ readonly options: HubOptions<D>;
   /** @internal */ readonly requestTimeout: number;
   /** @internal */ readonly handlers: Map<string, { fn: RequestHandler<D>; opts: HandlerOptions }> = new Map();
@@ -166,6 +62,7 @@ export class Hub<D = SessionData> {
     this.requestTimeout = options.requestTimeout ?? 10_000;
     this.resume = resumeSettings(options.resume);
     this.presence = new Presence(this);
+    this.liveness = new Liveness(this);
     this.#sharedBroker = options.broker !== undefined;
     const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
     this.#link = (options.broker ?? new MemoryBroker()).connect(node);
@@ -271,6 +168,7 @@ export class Hub<D = SessionData> {
    */
   async close(options: HubCloseOptions = {}): Promise<void> {
     this.#closing = true;
+    this.liveness.stop();
     const code = options.code ?? 1001;
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
@@ -295,18 +193,18 @@ export class Hub<D = SessionData> {
   attach<S>(driver: Driver<S>): Seam<D, S> {
     if (this.driver && this.driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host");
     this.driver = driver as Driver;
+    if (!driver.capabilities.hibernation) this.liveness.start();
     return {
       upgrade: (req, info) => admit(this, req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
       message: (s, data, socket) => {
-        if (socket === undefined || socket === s.socket) this.#message(s, data);
+        if (socket === undefined || socket === s.socket) inbound(this, s, data);
       },
       close: (s, code, reason, socket) => {
         if (socket === undefined || socket === s.socket) this.#closed(s, code, reason);
       },
-      pong: (s) => {
-        s.lastSeen = Date.now();
-      },
+      pong: (s) => this.liveness.ponged(s),
+      ping: (s) => this.liveness.pinged(s),
       error: (s, e) => this.report(e, s),
     };
   }
@@ -321,12 +219,28 @@ export class Hub<D = SessionData> {
   writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number): SendStatus {
     if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames);
     if (s.state === DETACHED) return "queued";
-    try {
-      return this.driver!.send(s.socket, frame);
-    } catch (error) {
-      this.report(error, s);
+    const d = this.driver!;
+    // Only a socket whose last send was queued can be over the bound: ask the host then.
+    if (s.congested && d.bufferedAmount && d.bufferedAmount(s.socket) > (this.options.backpressure?.maxBuffered ?? 1 << 20)) {
+      this.metrics.dropped++;
+      if ((this.options.backpressure?.policy ?? "close") === "close") s.close(1013, "send buffer overflow");
+      else if (this.options.dropped) this.guard(s, () => this.options.dropped!(s, frame));
       return "dropped";
     }
+    let status: SendStatus;
+    try {
+      status = d.send(s.socket, frame);
+    } catch (error) {
+      this.report(error, s);
+      status = "dropped";
+    }
+    s.congested = status === "queued";
+    if (status === "dropped") this.metrics.dropped++;
+    else {
+      this.metrics.messagesOut++;
+      this.metrics.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
+    }
+    return status;
   }
 
   /** @internal the sequence number of the next replayable frame; none while no session keeps a buffer */
@@ -363,6 +277,7 @@ export class Hub<D = SessionData> {
 
   /** @internal report an error to the error hook; never throws */
   report(error: unknown, session?: Session<D>): void {
+    this.metrics.errors++;
     try {
       this.options.error?.(error, session);
     } catch {
@@ -389,6 +304,9 @@ export class Hub<D = SessionData> {
     const needsAuth = this.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
     const s = new Session<D>(this, socket, newId(), { ...a, authenticated: false });
     this.sessions.set(s.id, s);
+    this.metrics.sessions++;
+    this.metrics.opened++;
+    if (this.options.maxSessionsPerAddress) this.perAddress.set(s.remoteAddress, (this.perAddress.get(s.remoteAddress) ?? 0) + 1);
     if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
     let rt: string | undefined;
     if (rp?.acks) {
@@ -397,40 +315,13 @@ export class Hub<D = SessionData> {
       rt = this.issueToken(s);
     }
     if (s.mode === "envelope") {
-      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined }));
+      const hb = this.liveness.advertised;
+      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined, hb }));
     }
     if (needsAuth) startAuthTimer(this, s);
     else applyAuth(this, s, a.auth ?? {});
     if (this.options.open) this.guard(s, () => this.options.open!(s));
     return s;
-  }
-
-  #message(s: Session<D>, data: WireData): void {
-    if (s.state !== OPEN) return;
-    s.lastSeen = Date.now();
-    const max = this.options.maxMessageSize ?? 1024 * 1024;
-    const size = typeof data === "string" ? data.length : data.byteLength;
-    // A string's UTF-16 length never exceeds its UTF-8 byte count, and the byte count is at
-    // most 3x the length: only texts in between need encoding to be measured exactly.
-    if (size > max || (typeof data === "string" && size * 3 > max && new TextEncoder().encode(data).length > max)) {
-      s.close(1009, "message too big");
-      return;
-    }
-    if (s.mode === "raw") {
-      const payload = typeof data === "string" ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
-      if (this.options.message) this.guard(s, () => this.options.message!(s, { event: "message", data: payload, mode: "raw" }));
-      return;
-    }
-    if (typeof data !== "string") {
-      s.sendRaw(encodeError(undefined, "bad_frame", 'binary frames are not part of wirehub.v1; send base64 in "b"'));
-      return;
-    }
-    try {
-      dispatch(this, s, decodeFrame(data));
-    } catch (error) {
-      if (error instanceof ProtocolError) s.sendRaw(encodeError(undefined, error.code, error.message));
-      else this.report(error, s); // dispatch answers its own faults; anything here is a bug, reported not thrown
-    }
   }
 
   #closed(s: Session<D>, code: number, reason: string): void {
@@ -444,6 +335,13 @@ export class Hub<D = SessionData> {
     if (s.state === CLOSED) return;
     const info = s.publicInfo;
     s.state = CLOSED;
+    this.metrics.sessions--;
+    this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
+    if (this.options.maxSessionsPerAddress) {
+      const n = (this.perAddress.get(s.remoteAddress) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(s.remoteAddress);
+      else this.perAddress.set(s.remoteAddress, n);
+    }
     clearTimeout(s.detachTimer);
     if (s.resumeToken) this.tokens.delete(s.resumeToken);
     if (s.ring) {
@@ -469,3 +367,4 @@ export function createHub<D = SessionData>(options: HubOptions<D> = {}): Hub<D> 
 }
 
 export type { Admission, UpgradeResult } from "./upgrade.ts";
+export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./options.ts";

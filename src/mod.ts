@@ -19,6 +19,10 @@ export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./hub.ts";
 export { originAllowed } from "./upgrade.ts";
 export type { Admission, OriginPolicy, UpgradeResult } from "./upgrade.ts";
 export type { AuthResult } from "./auth.ts";
+export { LIVENESS_CLOSE, Liveness } from "./liveness.ts";
+export type { PingOptions, RawPing } from "./liveness.ts";
+export type { ResumeOptions } from "./resume.ts";
+export type { Backpressure, Limits, Metrics, RateLimit } from "./limits.ts";
 export { Presence, visible } from "./presence.ts";
 export type { PresenceOp } from "./presence.ts";
 

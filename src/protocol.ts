@@ -34,8 +34,9 @@ const MAX_NAME = 256;
 function isId(v: unknown): v is FrameId {
   return (typeof v === "number" && Number.isSafeInteger(v)) || (typeof v === "string" && v.length > 0 && v.length <= MAX_ID);
 }
+let maxName = MAX_NAME;
 function isName(v: unknown): v is string {
-  return typeof v === "string" && v.length > 0 && v.length <= MAX_NAME;
+  return typeof v === "string" && v.length > 0 && v.length <= maxName;
 }
 
 // JSON.parse never sets a prototype, but a later Object.assign of a "__proto__" key would.
@@ -52,10 +53,12 @@ function fail(message: string, code = "bad_frame"): never {
 }
 
 /**
- * Decode one text frame. Throws {@link ProtocolError} (code `bad_frame` or `unknown_type`)
+ * Decode one text frame. Names (events, methods, groups, aliases) longer than `nameLength`
+ * (default 256) are rejected. Throws {@link ProtocolError} (code `bad_frame` or `unknown_type`)
  * for anything that is not a well-formed frame; never throws anything else.
  */
-export function decodeFrame(text: string): ClientFrame {
+export function decodeFrame(text: string, nameLength: number = MAX_NAME): ClientFrame {
+  maxName = nameLength;
   let v: unknown;
   try {
     v = safeParse(text);

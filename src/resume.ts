@@ -113,7 +113,8 @@ export function adopt<D>(hub: Hub<D>, socket: unknown, a: Admission<D>): Session
   }
   hub.authenticatedSubscriptions(s);
   const token = hub.issueToken(s);
-  hub.driverOf().send(socket, encodeFrame("hello", { v: 1, sid: s.id, rt: token, resumed: true }));
+  s.lastSeen = s.lastPing = Date.now();
+  hub.driverOf().send(socket, encodeFrame("hello", { v: 1, sid: s.id, rt: token, resumed: true, hb: hub.liveness.advertised }));
   const r = s.ring;
   ringAck(s, p.seq);
   for (let i = 0; i < r.frames.length; i++) hub.driverOf().send(socket, r.frames[i]!);

@@ -7,6 +7,7 @@ import { encodeEvent, encodeFrame, type FrameId } from "./protocol.ts";
 import type { BroadcastTarget, Mode, SendStatus } from "./types.ts";
 import type { Hub } from "./hub.ts";
 import type { Ring } from "./resume.ts";
+import type { Bucket } from "./limits.ts";
 
 /** The fields every session's server-side data may have; your own type replaces it. */
 export type SessionData = Record<string, unknown>;
@@ -87,6 +88,10 @@ export class Session<D = SessionData> {
   lastSeen: number;
   /** Last measured round-trip time in ms, or -1 before the first measurement. */
   rtt: number = -1;
+  /** When the client last pinged (ms since the epoch; the open time until it does). */
+  lastPing: number;
+  /** @internal when the oldest unanswered server ping went out, 0 when none */
+  pingSentAt = 0;
   /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */
   alias: string | undefined = undefined;
   /** Whether the session is available (sees presence, can be messaged privately). Change it with {@link set}. */
@@ -117,6 +122,12 @@ export class Session<D = SessionData> {
   authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @internal failed auth frames so far */
   authFailures = 0;
+  /** @internal rate-limit bucket */
+  bucket: Bucket | undefined = undefined;
+  /** @internal an over-limit error frame was sent since the bucket last allowed a message */
+  limited = false;
+  /** @internal the last send was queued by the host (check the buffer before the next) */
+  congested = false;
   /** @internal resolves a graceful shutdown's wait */
   onClosed: (() => void) | undefined = undefined;
 
@@ -134,7 +145,7 @@ export class Session<D = SessionData> {
     this.mode = init.mode;
     this.data = init.data;
     this.authenticated = init.authenticated;
-    this.openedAt = this.lastSeen = Date.now();
+    this.openedAt = this.lastSeen = this.lastPing = Date.now();
   }
 
   /** The upgrade URL's path. */

@@ -47,6 +47,11 @@ export interface Driver<S = unknown> {
   publish?(topic: string, data: string | Uint8Array): void;
   /** Native fan-out: send to every subscriber of `topic` except `socket`. */
   publishExcept?(socket: S, topic: string, data: string | Uint8Array): void;
+  /**
+   * When the host answered a client's app-level ping without telling the core (Durable
+   * Objects' auto-response), the time of the last one, in ms since the epoch.
+   */
+  lastPing?(socket: S): number | undefined;
 }
 
 /** Facts about the upgrade request a session came from. */

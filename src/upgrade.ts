@@ -75,6 +75,10 @@ export async function admit<D>(hub: Hub<D>, request: Request, info: UpgradeInfo)
     allowed = false;
   }
   if (!allowed) return new Response("origin not allowed", { status: 403 });
+  if (hub.sessions.size >= (o.maxSessions ?? 100_000)) return new Response("too many sessions", { status: 503, headers: { "retry-after": "5" } });
+  if (o.maxSessionsPerAddress && (hub.perAddress.get(info.remoteAddress ?? "") ?? 0) >= o.maxSessionsPerAddress) {
+    return new Response("too many sessions from this address", { status: 429, headers: { "retry-after": "5" } });
+  }
   const fixed = o.mode ?? "auto";
   const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
   let mode: Mode = fixed === "envelope" ? "envelope" : "raw";

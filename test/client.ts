@@ -44,7 +44,14 @@ export class TestClient {
     return TestClient.connect(url, "wirehub.v1");
   }
 
+  /** Answer the server's app-level pings, as any well-behaved envelope client must. */
+  answerPings = true;
+
   #push(m: Msg): void {
+    if (this.answerPings && typeof m === "string" && m.startsWith('{"t":"ping"')) {
+      const ts = (JSON.parse(m) as { ts?: number }).ts;
+      this.ws.send(JSON.stringify(ts === undefined ? { t: "pong" } : { t: "pong", ts }));
+    }
     this.all.push(m);
     const i = this.#waiters.findIndex((w) => w.pred(m));
     if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
@@ -108,6 +115,31 @@ function safe(text: string, pred: (f: Frame) => boolean): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Open a WebSocket at the TCP level and then stay completely silent: it never answers a ping,
+ * never sends a frame. Resolves once the server answered 101; `destroy()` ends it.
+ */
+export function silentSocket(url: string): Promise<{ destroy(): void }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = netConnect(Number(u.port), u.hostname, () => {
+      sock.write([`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, "Upgrade: websocket", "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "", ""].join("\r\n"));
+    });
+    let buf = "";
+    const onData = (d: Buffer): void => {
+      buf += d.toString("latin1");
+      if (/^HTTP\/1\.1 101/.test(buf)) {
+        sock.off("data", onData);
+        sock.pause(); // read nothing more: pings go unanswered
+        resolve({ destroy: () => sock.destroy() });
+      } else if (/^HTTP\/1\.1 \d{3}/.test(buf)) reject(new Error(buf.split("\r\n")[0]));
+    };
+    sock.on("data", onData);
+    sock.on("error", reject);
+  });
 }
 
 /**

@@ -10,6 +10,9 @@ import { TestClient, upgradeStatus } from "./client.ts";
 import { authCases } from "./conformance-auth.ts";
 import { messagingCases } from "./conformance-messaging.ts";
 import { resumeCases } from "./conformance-resume.ts";
+import { livenessCases } from "./conformance-liveness.ts";
+import { limitCases } from "./conformance-limits.ts";
+import type { FixtureOverrides } from "./fixture.ts";
 
 export interface Started {
   url: string;
@@ -19,6 +22,8 @@ export interface Started {
 /** What every case file gets: the server URL and client factories that clean up after each test. */
 export interface Ctx {
   readonly caps: Capabilities;
+  /** Start another fixture server on this host with overrides (stopped after the test). */
+  variant(overrides: FixtureOverrides): Promise<Started>;
   base(query?: string): string;
   env(query?: string): Promise<TestClient>;
   raw(query?: string): Promise<TestClient>;
@@ -29,12 +34,22 @@ export interface Ctx {
   login(user: string, query?: string): Promise<TestClient>;
 }
 
-export function conformance(host: string, start: () => Promise<Started>, caps: Capabilities): void {
+/**
+ * Run the suite. `start(overrides)` starts the fixture hub on the host; overrides are plain
+ * JSON (child-process hosts get them as the WIREHUB_FIXTURE environment variable).
+ */
+export function conformance(host: string, start: (overrides?: FixtureOverrides) => Promise<Started>, caps: Capabilities): void {
   describe(`conformance: ${host}`, () => {
     let server: Started;
     let open: TestClient[] = [];
+    let extra: Started[] = [];
     const ctx: Ctx = {
       caps,
+      async variant(o) {
+        const v = await start(o);
+        extra.push(v);
+        return v;
+      },
       base: (q = "") => server.url.replace(/\/?$/, "/") + q,
       env: async (q = "") => ctx.track(await TestClient.envelope(ctx.base(q))),
       raw: async (q = "") => ctx.track(await TestClient.connect(ctx.base(q))),
@@ -63,12 +78,16 @@ export function conformance(host: string, start: () => Promise<Started>, caps: C
     afterEach(async () => {
       for (const c of open) if (c.ws.readyState <= 1) await c.close();
       open = [];
+      for (const v of extra) await v.stop();
+      extra = [];
     });
 
     coreCases(ctx);
     authCases(ctx);
     messagingCases(ctx);
     resumeCases(ctx);
+    livenessCases(ctx);
+    limitCases(ctx);
   });
 }
 

@@ -10,6 +10,17 @@ import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions } f
 
 export type FixtureData = { tag?: string; user?: string; secret: string };
 
+/** The JSON-serialisable hub options a test may override per server. */
+export type FixtureOverrides = Pick<
+  HubOptions<FixtureData>,
+  "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode" | "rateLimit" | "backpressure" | "maxSessions" | "maxSessionsPerAddress" | "limits"
+>;
+
+/** Overrides a child-process server reads from its environment (WIREHUB_FIXTURE, JSON). */
+export function overridesFromEnv(value: string | undefined): FixtureOverrides {
+  return value ? (JSON.parse(value) as FixtureOverrides) : {};
+}
+
 /** Every user's server-side secret contains this marker; no client may ever see it. */
 export const SECRET_MARK = "S3CRET";
 
@@ -70,6 +81,8 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     close(session, code, reason) {
       hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null, user: session.data.user ?? null }, { group: "observers" });
     },
+    ping: { policy: "auto" },
+    rateLimit: { rate: 20_000, burst: 20_000 },
     ...extra,
   });
   hub
@@ -84,6 +97,14 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     .handle("test/stream", (d: { from: number; count: number; to?: string; group?: string }) => {
       for (let i = d.from; i < d.from + d.count; i++) hub.emit("n", i, d.to ? { to: d.to } : { group: d.group });
       return true;
+    })
+    .handle("test/metrics", () => hub.metrics)
+    .handle("test/all-sessions", () => [...hub.sessions.keys()])
+    .handle("test/blob", (d: { to: string; count: number; size: number }) => {
+      const blob = "x".repeat(d.size);
+      let sent = 0;
+      for (let i = 0; i < d.count; i++) if (hub.get(d.to)?.send(blob) !== "dropped") sent++;
+      return sent;
     })
     .handle("test/set", (d: { sid: string; alias?: string | null; available?: boolean }) => (hub.get(d.sid)?.set(d), true))
     .handle("test/validated", (d: { n: number }) => ({ doubled: d.n * 2, runs: ++validatedRuns }), { schema: positiveN })

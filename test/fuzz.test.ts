@@ -1,0 +1,95 @@
+/**
+ * Property-based fuzzing of the envelope decoder and of the hub's inbound path: at least
+ * 100,000 generated frames, none of which may throw anything but a ProtocolError from the
+ * decoder, throw anything at all out of the hub, or go unanswered when invalid.
+ */
+import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { createHub, decodeFrame, ProtocolError } from "../src/mod.ts";
+import { MemoryHost, parsed } from "./memory-host.ts";
+
+const TYPES = ["evt", "req", "res", "err", "join", "leave", "pub", "dm", "auth", "set", "who", "ping", "pong", "ack", "hello", "bye", "zzz", ""];
+
+/** Frames close to valid ones: known types with fields of random (often wrong) types. */
+const nearFrame = fc
+  .record(
+    {
+      t: fc.constantFrom(...TYPES),
+      id: fc.oneof(fc.integer(), fc.string({ maxLength: 80 }), fc.double(), fc.constant(null), fc.boolean()),
+      e: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)),
+      m: fc.oneof(fc.string({ maxLength: 20 }), fc.integer()),
+      g: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.array(fc.string())),
+      to: fc.oneof(fc.string({ maxLength: 30 }), fc.integer()),
+      d: fc.jsonValue({ maxDepth: 4 }),
+      b: fc.oneof(fc.base64String({ maxLength: 40 }), fc.string({ maxLength: 20 }), fc.integer()),
+      s: fc.oneof(fc.integer(), fc.double(), fc.string()),
+      ts: fc.oneof(fc.integer(), fc.string()),
+      c: fc.oneof(fc.string({ maxLength: 10 }), fc.integer()),
+      alias: fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null), fc.integer()),
+      available: fc.oneof(fc.boolean(), fc.string()),
+      __proto__: fc.jsonValue({ maxDepth: 2 }),
+    },
+    { requiredKeys: ["t"] },
+  )
+  .map((o) => JSON.stringify(o));
+
+/** Anything: arbitrary JSON, arbitrary text, truncated or mangled JSON. */
+const anyText = fc.oneof(
+  nearFrame,
+  fc.jsonValue({ maxDepth: 5 }).map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: "binary", maxLength: 100 }),
+  nearFrame.chain((s) => fc.nat({ max: Math.max(0, s.length - 1) }).map((n) => s.slice(0, n))),
+);
+
+test("decodeFrame: 60,000 generated frames; only ProtocolError is ever thrown", () => {
+  let invalid = 0;
+  fc.assert(
+    fc.property(anyText, (text) => {
+      try {
+        const f = decodeFrame(text);
+        expect(typeof f.t).toBe("string");
+      } catch (e) {
+        invalid++;
+        if (!(e instanceof ProtocolError)) throw e;
+        expect(["bad_frame", "unknown_type"]).toContain(e.code);
+      }
+    }),
+    { numRuns: 60_000, seed: 42 },
+  );
+  expect(invalid).toBeGreaterThan(10_000); // the generator really produces bad frames
+});
+
+test("the hub's inbound path: 40,000 generated frames on one session; nothing escapes, every invalid frame gets an err", async () => {
+  const errors: unknown[] = [];
+  const hub = createHub({ rateLimit: false, resume: false, ping: { policy: "auto" }, error: (e) => void errors.push(e) });
+  hub.handle("echo", (d) => d);
+  const host = new MemoryHost(hub);
+  const sock = await host.connect("http://h/", "wirehub.v1");
+  let invalid = 0;
+  fc.assert(
+    fc.property(anyText, (text) => {
+      let bad = false;
+      try {
+        decodeFrame(text);
+      } catch {
+        bad = true;
+      }
+      const before = sock.frames.length;
+      host.send(sock, text); // throws only if the hub lets an exception escape
+      if (bad) {
+        invalid++;
+        const answer = JSON.parse(sock.frames[before] as string);
+        expect(answer.t).toBe("err");
+        expect(["bad_frame", "unknown_type"]).toContain(answer.c);
+      }
+    }),
+    { numRuns: 40_000, seed: 7 },
+  );
+  await new Promise((r) => setTimeout(r, 10)); // let async handlers settle
+  expect(invalid).toBeGreaterThan(5_000);
+  expect(sock.closed).toBeUndefined();
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  expect(errors).toEqual([]);
+  expect(parsed(sock).length).toBeGreaterThan(invalid);
+});
