@@ -163,6 +163,24 @@ describe("heartbeat", () => {
   });
 });
 
+describe("heartbeat follows the server's policy", () => {
+  test("under an `expect` policy shorter than the client's interval, the client pings often enough to stay", async () => {
+    let notify = (): void => {};
+    const s = await startServer({ ping: { policy: "expect", timeout: 120 }, pinged: () => notify() });
+    cleanup.push(() => s.stop());
+    const c = await connect(s.url, { reconnect: { minDelay: 5, maxDelay: 20 } }); // default heartbeat: 25 s
+    cleanup.push(() => c.close());
+    const closes: unknown[] = [];
+    c.onLifecycle("close", (e) => closes.push(e));
+    const sid = c.sid;
+    let pings = 0;
+    await new Promise<void>((resolve) => (notify = () => ++pings === 5 && resolve())); // 5 pings ≈ 300 ms > 120 ms
+    expect(closes).toEqual([]);
+    expect(c.sid).toBe(sid);
+    expect(await c.request("whoami")).toMatchObject({ sid });
+  });
+});
+
 describe("offline queue", () => {
   async function offline(options: ClientOptions): Promise<{ s: TestServer; c: Client<any> }> {
     const s = await server();
