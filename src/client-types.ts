@@ -82,8 +82,10 @@ export interface ClientOptions {
    */
   readonly retryRequests?: boolean;
   /**
-   * Resume the session after a drop when the server offers it (PROTOCOL.md §8): missed events
-   * are replayed, in order and once each. Default `true`.
+   * Resume the session after a drop when the server can (PROTOCOL.md §8): the client opts in
+   * with `wh_ack=1`, acknowledges what it receives, and reconnects with `wh_resume`/`wh_seq`;
+   * missed events are replayed, in order and once each (duplicates are dropped). When the server
+   * cannot resume, `resume_failed` is emitted and a new session starts. Default `true`.
    */
   readonly resume?: boolean;
   /**

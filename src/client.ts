@@ -209,7 +209,8 @@ export class Client<A = unknown> {
 
   /**
    * Drop the current socket, if any, and connect again at once, in any state: connected,
-   * waiting between attempts, given up, or closed. Resolves when the next session is ready.
+   * waiting between attempts, given up, or closed. The old socket is closed with 4000, so the
+   * server can hand the session over (resume). Resolves when the next session is ready.
    */
   reconnect(): Promise<void> {
     this.#ready = false;
