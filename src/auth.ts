@@ -24,7 +24,7 @@ export interface AuthResult<D> {
 }
 
 /** Mark a session authenticated with `r` (from the auth frame or the upgrade hook). */
-export function applyAuth<D>(hub: Hub<D>, s: Session<D>, r: Omit<AuthResult<D>, "client">): void {
+export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult<D>, "client">): void {
   if (r.data !== undefined) s.data = r.data;
   s.authenticated = true;
   clearAuthTimer(s);
@@ -34,7 +34,7 @@ export function applyAuth<D>(hub: Hub<D>, s: Session<D>, r: Omit<AuthResult<D>, 
 }
 
 /** Start the authentication deadline for a session that must authenticate. */
-export function startAuthTimer<D>(hub: Hub<D>, s: Session<D>): void {
+export function startAuthTimer<D>(hub: Hub<D, any>, s: Session<D>): void {
   const ms = hub.options.authTimeout ?? 10_000;
   s.authTimer = setTimeout(() => {
     s.authTimer = undefined;
@@ -49,7 +49,7 @@ export function clearAuthTimer<D>(s: Session<D>): void {
 }
 
 /** Handle an `auth` frame. */
-export async function authenticate<D>(hub: Hub<D>, s: Session<D>, id: FrameId, credentials: unknown): Promise<void> {
+export async function authenticate<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId, credentials: unknown): Promise<void> {
   const hook = hub.options.authenticate;
   if (!hook) {
     s.sendRaw(encodeError(id, "not_found", "authentication is not enabled on this hub"));

@@ -50,23 +50,23 @@ export async function validate(schema: StandardSchemaV1 | undefined, input: unkn
 }
 
 /** Run a validated handler; sync results stay sync so a fast handler answers in the same tick. */
-function run<D>(hub: Hub<D>, s: Session<D>, entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }, input: unknown): Promise<unknown> | unknown {
+function run<D>(hub: Hub<D, any>, s: Session<D>, entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }, input: unknown): Promise<unknown> | unknown {
   if (!entry.opts.schema) return entry.fn(input, s);
   return validate(entry.opts.schema, input).then((v) => entry.fn(v, s));
 }
 
-function answer<D>(hub: Hub<D>, s: Session<D>, id: FrameId, value: unknown): void {
+function answer<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId, value: unknown): void {
   s.sendRaw(encodeFrame("res", { id }, value));
 }
 
-function answerError<D>(hub: Hub<D>, s: Session<D>, id: FrameId | undefined, error: unknown, extra?: Record<string, unknown>): void {
+function answerError<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, error: unknown, extra?: Record<string, unknown>): void {
   if (!(error instanceof WirehubError)) hub.report(error, s);
   const w = toWireError(error);
   s.sendRaw(encodeFrame("err", { id, c: w.code, m: w.message, d: w.data, ...extra }));
 }
 
 /** Answer `id` with the outcome of `work`, whether it is sync, async, or throws. */
-function settle<D>(hub: Hub<D>, s: Session<D>, id: FrameId | undefined, work: () => unknown, extra?: Record<string, unknown>): void {
+function settle<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, work: () => unknown, extra?: Record<string, unknown>): void {
   let r: unknown;
   try {
     r = work();
@@ -82,7 +82,7 @@ function settle<D>(hub: Hub<D>, s: Session<D>, id: FrameId | undefined, work: ()
   } else if (id !== undefined) answer(hub, s, id, r);
 }
 
-async function authorized<D>(hub: Hub<D>, s: Session<D>, action: Parameters<NonNullable<Hub<D>["options"]["authorize"]>>[1]): Promise<void> {
+async function authorized<D>(hub: Hub<D, any>, s: Session<D>, action: Parameters<NonNullable<Hub<D, any>["options"]["authorize"]>>[1]): Promise<void> {
   const hook = hub.options.authorize;
   const ok = hook ? await hook(s, action) : action.type === "leave";
   if (!ok) throw new WirehubError("forbidden", action.type === "alias" ? "not allowed to change the alias" : `not allowed to ${action.type} "${action.group}"`);
@@ -91,7 +91,7 @@ async function authorized<D>(hub: Hub<D>, s: Session<D>, action: Parameters<NonN
 const BEFORE_AUTH = new Set(["auth", "ping", "pong"]);
 
 /** Handle one decoded frame from an envelope session. */
-export function dispatch<D>(hub: Hub<D>, s: Session<D>, f: ClientFrame): void {
+export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): void {
   if (!s.authenticated && !BEFORE_AUTH.has(f.t)) {
     s.sendRaw(encodeError("id" in f ? f.id : undefined, "auth_required", "authenticate first"));
     return;

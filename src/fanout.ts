@@ -17,7 +17,7 @@ export function hostTopic(mode: Mode, group?: string): string {
 
 /** Deliver an event to this hub's own sessions. */
 export function deliver<D>(
-  hub: Hub<D>,
+  hub: Hub<D, any>,
   event: string,
   data: unknown,
   to: readonly string[] | undefined,
@@ -86,7 +86,7 @@ export function eventPacket(origin: string, event: string, data: unknown, group:
 }
 
 /** Deliver a packet another instance published. */
-export function receive<D>(hub: Hub<D>, topic: string, p: Packet): void {
+export function receive<D>(hub: Hub<D, any>, topic: string, p: Packet): void {
   if (p.k === "close") {
     if (topic.startsWith("s:")) hub.sessions.get(topic.slice(2))?.close(p.f as number, p.e);
     return;

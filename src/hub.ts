@@ -2,6 +2,7 @@
  * The hub: sessions, groups, sending, and the seam adapters plug into.
  * @module
  */
+import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
 import { MemoryBroker, type BrokerLink, type Packet } from "./broker.ts";
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
@@ -29,8 +30,11 @@ function asList(v: string | readonly string[] | undefined): readonly string[] {
   return v === undefined ? [] : typeof v === "string" ? [v] : v;
 }
 
-/** A hub owns sessions and groups. Create one with {@link createHub}, then give it to an adapter. */
-export class Hub<D = SessionData> {
+/**
+ * A hub owns sessions and groups. Create one with {@link createHub}, then give it to an adapter.
+ * `D` types `session.data`; `A` (an API description, see `api.ts`) types handlers and events.
+ */
+export class Hub<D = SessionData, A = unknown> {
   /** This hub's instance id (used by brokers). */
   readonly id: string = newId();
   /** Open sessions by id. */
@@ -69,20 +73,28 @@ export class Hub<D = SessionData> {
     if (this.#sharedBroker) this.#link.subscribe("all");
   }
 
-  /** Register a request handler by name (`create/user`). Replaces an earlier one. */
-  handle(name: string, fn: RequestHandler<D>, opts: HandlerOptions = {}): this {
-    this.handlers.set(name, { fn, opts });
+  /**
+   * Register a request handler by name (`create/user`). It returns the answer (or a promise),
+   * or throws a `WirehubError` to answer with its code. Replaces an earlier one.
+   */
+  handle<M extends HandledMethod<A>>(name: M, fn: (input: HandlerInput<A, M>, session: Session<D>) => HandlerOutput<A, M>, opts: HandlerOptions = {}): this {
+    this.handlers.set(name, { fn: fn as RequestHandler<D>, opts });
     return this;
   }
 
   /** Register a listener for an envelope event the clients send. Replaces an earlier one. */
-  on(event: string, fn: EventListener<D>, opts: HandlerOptions = {}): this {
-    this.listeners.set(event, { fn, opts });
+  on<E extends EventKey<A>>(event: E, fn: (data: EventPayload<A, E>, session: Session<D>) => unknown, opts: HandlerOptions = {}): this {
+    this.listeners.set(event, { fn: fn as EventListener<D>, opts });
     return this;
   }
 
+  /** Ask one client a question (a server→client request) and await its typed answer. */
+  ask<M extends AskedMethod<A>>(session: Session<D>, method: M, input: AskInput<A, M>, options?: { timeout?: number }): Promise<AskOutput<A, M>> {
+    return session.request<AskOutput<A, M>>(method, input, options);
+  }
+
   /** Send an event to a target (everyone by default), encoded once for all recipients. */
-  emit(event: string, data: unknown, target: Target = {}): void {
+  emit<E extends EventKey<A>>(event: E, data: EventPayload<A, E>, target: Target = {}): void {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
     deliver(this, event, data, to, target.group, except);
@@ -97,7 +109,7 @@ export class Hub<D = SessionData> {
 
   /** Send a payload with the event name `"message"` (raw sessions get the payload as is). */
   send(data: unknown, target: Target = {}): void {
-    this.emit("message", data, target);
+    (this as Hub<D, any>).emit("message", data, target);
   }
 
   /** The session with this id, if it is open on this hub. */
@@ -361,9 +373,12 @@ export class Hub<D = SessionData> {
 
 const EMPTY_SET: ReadonlySet<never> = new Set();
 
-/** Create a hub. Give it to an adapter (`serve(hub)` from `wirehub/bun`, …) to accept connections. */
-export function createHub<D = SessionData>(options: HubOptions<D> = {}): Hub<D> {
-  return new Hub<D>(options);
+/**
+ * Create a hub. Give it to an adapter (`serve(hub)` from `wirehub/bun`, …) to accept connections.
+ * `createHub<Data, Api>()` types session data and, from an API description, handlers and events.
+ */
+export function createHub<D = SessionData, A = unknown>(options: HubOptions<D> = {}): Hub<D, A> {
+  return new Hub<D, A>(options);
 }
 
 export type { Admission, UpgradeResult } from "./upgrade.ts";

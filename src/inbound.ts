@@ -12,7 +12,7 @@ import { OPEN, type Session } from "./session.ts";
 import type { WireData } from "./types.ts";
 
 /** Handle one frame from a session's socket. Never throws. */
-export function inbound<D>(hub: Hub<D>, s: Session<D>, data: WireData): void {
+export function inbound<D>(hub: Hub<D, any>, s: Session<D>, data: WireData): void {
   if (s.state !== OPEN) return;
   const now = (s.lastSeen = Date.now());
   const max = hub.options.maxMessageSize ?? 1024 * 1024;

@@ -47,12 +47,12 @@ function settings(o: PingOptions | undefined, idle: number | undefined): Setting
 
 /** One hub's liveness enforcement. */
 export class Liveness<D> {
-  readonly #hub: Hub<D>;
+  readonly #hub: Hub<D, any>;
   readonly #s: Settings;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastRound = 0;
 
-  constructor(hub: Hub<D>) {
+  constructor(hub: Hub<D, any>) {
     this.#hub = hub;
     this.#s = settings(hub.options.ping, hub.options.idleTimeout);
   }

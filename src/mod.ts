@@ -32,6 +32,7 @@ export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.t
 export { MemoryBroker } from "./broker.ts";
 export type { Broker, BrokerLink, BrokerNode, Packet } from "./broker.ts";
 
+export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
 export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";
 
 export {

@@ -18,10 +18,10 @@ export function visible(s: Session<any>): boolean {
 
 /** Presence bookkeeping of one hub. */
 export class Presence<D> {
-  readonly #hub: Hub<D>;
+  readonly #hub: Hub<D, any>;
   readonly #byAlias = new Map<string, Set<Session<D>>>();
 
-  constructor(hub: Hub<D>) {
+  constructor(hub: Hub<D, any>) {
     this.#hub = hub;
   }
 

@@ -72,7 +72,7 @@ export function ringAck(s: Session<any>, upTo: number): void {
  * Called when a session's socket closed. Returns `true` when the session is now detached and
  * waits for its client; the caller then must not finish it.
  */
-export function detach<D>(hub: Hub<D>, s: Session<D>, code: number, reason: string, serverCaused: boolean): boolean {
+export function detach<D>(hub: Hub<D, any>, s: Session<D>, code: number, reason: string, serverCaused: boolean): boolean {
   const cfg = hub.resume;
   if (!cfg || !s.ring || s.ring.lost || !s.resumeToken || !DETACH_CODES.has(code)) return false;
   if (serverCaused && code !== 4000) return false;
@@ -88,7 +88,7 @@ export function detach<D>(hub: Hub<D>, s: Session<D>, code: number, reason: stri
  * Try to hand the session named by the admission's resume token to a new socket. Returns the
  * session, or `undefined` when the resume is not possible (then a new session starts).
  */
-export function adopt<D>(hub: Hub<D>, socket: unknown, a: Admission<D>): Session<D> | undefined {
+export function adopt<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D>): Session<D> | undefined {
   const p = resumeParams(a.url);
   if (!p.token) return undefined;
   const s = hub.tokens.get(p.token);

@@ -103,7 +103,7 @@ export class Session<D = SessionData> {
   /** @internal host socket (replaced when a new connection resumes the session) */
   socket: unknown;
   /** @internal */
-  readonly hub: Hub<D>;
+  readonly hub: Hub<D, any>;
   /** @internal group names */
   groupSet: Set<string> | undefined = undefined;
   /** @internal */
@@ -132,7 +132,7 @@ export class Session<D = SessionData> {
   onClosed: (() => void) | undefined = undefined;
 
   /** @internal sessions are made by the hub */
-  constructor(hub: Hub<D>, socket: unknown, id: string, init: {
+  constructor(hub: Hub<D, any>, socket: unknown, id: string, init: {
     url: string; headers: Headers; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated: boolean;
   }) {
     this.hub = hub;

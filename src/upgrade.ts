@@ -61,7 +61,7 @@ export function originAllowed(policy: OriginPolicy, request: Request): boolean {
 }
 
 /** Run the whole upgrade decision for `hub`. */
-export async function admit<D>(hub: Hub<D>, request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
+export async function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
   const o = hub.options;
   if (hub.closing) return new Response("server is shutting down", { status: 503 });
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

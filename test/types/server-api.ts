@@ -1,0 +1,63 @@
+/**
+ * Type fixture for the server side: the same API description as test/types/client-api.ts
+ * types `hub.handle`, `hub.on`, `hub.emit` and `hub.ask`. Never run, only type-checked; every
+ * `@ts-expect-error` below must be an error, or tsc fails ("unused directive").
+ */
+import { createHub, WirehubError } from "../../src/mod.ts";
+
+interface Api {
+  events: { chat: { text: string }; tick: void };
+  requests: {
+    "create/user": { input: { name: string }; output: { id: string } };
+    "time/now": { input: void; output: number };
+  };
+  serverRequests: { confirm: { input: string; output: boolean } };
+}
+
+export async function typedServer(): Promise<void> {
+  const hub = createHub<{ user: string }, Api>();
+
+  hub.handle("create/user", (input, session) => {
+    const name: string = input.name;
+    const user: string = session.data.user;
+    if (!name) throw new WirehubError("bad_input", "name required");
+    return { id: `${user}:${name}` };
+  });
+  hub.handle("create/user", async (input) => ({ id: input.name }));
+  hub.handle("time/now", () => Date.now());
+  // @ts-expect-error the handler returns the wrong type
+  hub.handle("create/user", () => ({ id: 1 }));
+  // @ts-expect-error the input has no `age`
+  hub.handle("create/user", (input) => ({ id: String(input.age) }));
+  // @ts-expect-error no such method
+  hub.handle("delete/user", () => true);
+
+  hub.on("chat", (m, session) => {
+    const text: string = m.text;
+    session.send(text);
+  });
+  // @ts-expect-error the listener expects the wrong payload
+  hub.on("chat", (m: { text: number }) => void m);
+
+  hub.emit("chat", { text: "hi" }, { group: "room" });
+  // @ts-expect-error the payload has the wrong type
+  hub.emit("chat", { text: 1 });
+  // @ts-expect-error no such event
+  hub.emit("chta", { text: "hi" });
+
+  const s = hub.get("some-id");
+  if (s) {
+    const ok: boolean = await hub.ask(s, "confirm", "sure?");
+    void ok;
+    // @ts-expect-error the input has the wrong type
+    await hub.ask(s, "confirm", 42);
+    // @ts-expect-error the answer is a boolean, not a string
+    const wrong: string = await hub.ask(s, "confirm", "sure?");
+    void wrong;
+  }
+
+  // Without an API description everything is allowed and untyped.
+  const loose = createHub();
+  loose.handle("anything", (input: { whatever: number }) => input.whatever);
+  loose.emit("any-event", { any: "data" });
+}
