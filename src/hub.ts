@@ -7,6 +7,7 @@ import { WirehubError } from "./errors.ts";
 import { dispatch, type EventListener, type RequestHandler, type HandlerOptions } from "./dispatch.ts";
 import { decodeFrame, encodeError, encodeEvent, encodeFrame, framePayload, payloadMember, SUBPROTOCOL, toBase64 } from "./protocol.ts";
 import { CLOSED, CLOSING, OPEN, rawFrame, Session, type SessionData } from "./session.ts";
+import { isSnapshot, sessionFromSnapshot, takeSnapshot } from "./snapshot.ts";
 import type { Driver, Message, Mode, SendStatus, Target, UpgradeInfo, WireData } from "./types.ts";
 import { ProtocolError } from "./errors.ts";
 
@@ -67,6 +68,8 @@ export interface HubOptions<D = SessionData> {
 
 /** An accepted upgrade, handed from `seam.upgrade` to `seam.open` through the host. */
 export interface Admission<D = SessionData> {
+  /** The id the session will have (known before the socket opens, so a host can tag the socket). */
+  readonly id: string;
   /** The session's mode. */
   readonly mode: Mode;
   /** The subprotocol to echo in `Sec-WebSocket-Protocol`, or `""`. */
@@ -87,6 +90,12 @@ export interface Seam<D = SessionData, S = unknown> {
   upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
+  /**
+   * Rebuild a session from the snapshot a hibernating host kept with its socket (see
+   * `Driver.persist`): same id, data and groups; no open hook, no hello frame. Returns
+   * `undefined` when `snapshot` is not one this version can read.
+   */
+  restore(socket: S, snapshot: unknown): Session<D> | undefined;
   /** A frame arrived. Never throws. */
   message(session: Session<D>, data: WireData): void;
   /** The socket closed (either side). Never throws; runs the close hook once. */
@@ -139,6 +148,7 @@ export class Hub<D = SessionData> {
   readonly #sharedBroker: boolean;
   #driver: Driver | undefined;
   #closing = false;
+  #restoring: Session<D> | undefined;
 
   constructor(options: HubOptions<D> = {}) {
     this.options = options;
@@ -210,6 +220,7 @@ export class Hub<D = SessionData> {
     }
     members.add(s);
     this.#driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
+    this.persist(s);
   }
 
   /** Take a session (or session id) out of a group; an empty group disappears. O(1). */
@@ -223,6 +234,7 @@ export class Hub<D = SessionData> {
       this.#link.unsubscribe("g:" + group);
     }
     if (s.state === OPEN) this.#driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
+    this.persist(s);
   }
 
   /** Close a session by id with a code and reason. Returns whether it was found here. */
@@ -273,6 +285,7 @@ export class Hub<D = SessionData> {
     return {
       upgrade: (req, info) => this.#upgrade(req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
+      restore: (socket, snap) => this.#restore(socket, snap),
       message: (s, data) => this.#message(s, data),
       close: (s, code, reason) => this.#closed(s, code, reason),
       pong: (s) => {
@@ -295,6 +308,17 @@ export class Hub<D = SessionData> {
     } catch (error) {
       this.report(error, s);
       return "dropped";
+    }
+  }
+
+  /** @internal hand an open session's snapshot to a host that keeps it (hibernation); never throws */
+  persist(s: Session<D>): void {
+    const d = this.#driver;
+    if (!d?.persist || s.state !== OPEN || s === this.#restoring) return;
+    try {
+      d.persist(s.socket, takeSnapshot(s));
+    } catch (error) {
+      this.report(error, s);
     }
   }
 
@@ -352,7 +376,7 @@ export class Hub<D = SessionData> {
       if (r === false) return new Response("forbidden", { status: 403 });
       if (r && r !== true && r.data !== undefined) data = r.data;
     }
-    return { mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
+    return { id: newId(), mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
   }
 
   #known(): string[] {
@@ -362,12 +386,30 @@ export class Hub<D = SessionData> {
   }
 
   #open(socket: unknown, a: Admission<D>): Session<D> {
-    const s = new Session<D>(this, socket, newId(), { ...a, authenticated: true });
-    this.sessions.set(s.id, s);
-    this.#driver?.subscribe?.(socket, hostTopic(s.mode));
-    if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
+    const s = new Session<D>(this, socket, a.id, { ...a, authenticated: true });
+    this.#register(s);
     if (s.mode === "envelope") s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id }));
     if (this.options.open) this.guard(s, () => this.options.open!(s));
+    this.persist(s);
+    return s;
+  }
+
+  #register(s: Session<D>): void {
+    this.sessions.set(s.id, s);
+    this.#driver?.subscribe?.(s.socket, hostTopic(s.mode));
+    if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
+  }
+
+  #restore(socket: unknown, snap: unknown): Session<D> | undefined {
+    if (!isSnapshot(snap)) return undefined;
+    const known = this.sessions.get(snap.id);
+    if (known) return known;
+    const s = sessionFromSnapshot(this, socket, snap as typeof snap & { data: D });
+    this.#register(s);
+    // the snapshot already holds these groups: joining them again must not write it back
+    this.#restoring = s;
+    for (const g of snap.groups) this.join(s, g);
+    this.#restoring = undefined;
     return s;
   }
 

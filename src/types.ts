@@ -3,6 +3,8 @@
  * @module
  */
 
+import type { SessionSnapshot } from "./snapshot.ts";
+
 /** How a session's frames are read and written. */
 export type Mode = "raw" | "envelope";
 
@@ -47,6 +49,11 @@ export interface Driver<S = unknown> {
   publish?(topic: string, data: string | Uint8Array): void;
   /** Native fan-out: send to every subscriber of `topic` except `socket`. */
   publishExcept?(socket: S, topic: string, data: string | Uint8Array): void;
+  /**
+   * Keep a session's snapshot with its socket, replacing the previous one (only where
+   * `capabilities.hibernation`). The hub calls it whenever persisted state changes.
+   */
+  persist?(socket: S, snapshot: SessionSnapshot<unknown>): void;
 }
 
 /** Facts about the upgrade request a session came from. */
