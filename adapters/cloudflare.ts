@@ -6,8 +6,9 @@
  *
  * ```ts
  * import { createHub } from "wirehub";
- * import { createDurableObject, routeToRoom } from "wirehub/cloudflare";
+ * import { createDurableObject, routeToRoom, type DurableObjectNamespaceLike } from "wirehub/cloudflare";
  *
+ * // wrangler.toml: [[durable_objects.bindings]] name = "ROOMS", class_name = "Room"
  * export const Room = createDurableObject(() => createHub({ message: (s, m) => s.send(m.data, m.event) }));
  * export default { fetch: (req: Request, env: { ROOMS: DurableObjectNamespaceLike }) => routeToRoom(req, env.ROOMS) };
  * ```

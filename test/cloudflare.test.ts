@@ -49,7 +49,8 @@ describe("cloudflare: hibernation", () => {
     expect(await a.call<string>("hib/instance")).not.toBe(hubBefore);
     expect(await instances()).toBe(asleep + 1);
     expect(await a.call("hib/data")).toEqual({ ...dataBefore, note: "kept across a wake" });
-    expect(await a.call("whoami")).toMatchObject({ sid: a.sid, tag: "a", groups: ["g"], path: "/", protocol: "wirehub.v1" });
+    // remote is the CF-Connecting-IP header miniflare sets; it too comes back from the attachment
+    expect(await a.call("whoami")).toMatchObject({ sid: a.sid, tag: "a", groups: ["g"], path: "/", protocol: "wirehub.v1", remote: "127.0.0.1" });
     expect(await a.call("hib/sessions")).toEqual([obs.sid, a.sid, b.sid, c.sid, rawSid].sort());
     expect(await a.call("test/members", { group: "g" })).toEqual([a.sid, b.sid].sort());
     expect(await a.call("test/members", { group: "observers" })).toEqual([obs.sid]);
