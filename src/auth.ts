@@ -31,6 +31,7 @@ export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult
   hub.presence.identify(s, r.alias ?? undefined, r.available ?? true, r.publicData);
   hub.authenticated(s);
   for (const g of r.groups ?? []) hub.join(s, g);
+  hub.persist(s);
 }
 
 /** Start the authentication deadline for a session that must authenticate. */

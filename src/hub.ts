@@ -14,17 +14,13 @@ import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
 import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
-import { decodeFrame, encodeError, encodeFrame, toBase64 } from "./protocol.ts";
+import { encodeFrame, newId } from "./protocol.ts";
+import { isSnapshot, sessionFromSnapshot, takeSnapshot } from "./snapshot.ts";
 import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
 import { admit, type Admission } from "./upgrade.ts";
 import type { Driver, SendStatus, Target, WireData } from "./types.ts";
 
-/** A new unguessable id: 128 random bits, base64url. */
-export function newId(): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return toBase64(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+export { newId };
 
 function asList(v: string | readonly string[] | undefined): readonly string[] {
   return v === undefined ? [] : typeof v === "string" ? [v] : v;
@@ -57,6 +53,7 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
   /** @internal sessions that keep a replay buffer */ rings = 0;
   #seq = 0;
+  #restoring: Session<D> | undefined;
   readonly #link: BrokerLink;
   readonly #sharedBroker: boolean;
   #closing = false;
@@ -142,6 +139,7 @@ export class Hub<D = SessionData, A = unknown> {
     members.add(s);
     if (s.authenticated) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
     this.presence.joined(s, group);
+    this.persist(s);
   }
 
   /** Take a session (or session id) out of a group; an empty group disappears. O(1). */
@@ -156,6 +154,7 @@ export class Hub<D = SessionData, A = unknown> {
     }
     if (s.state === OPEN) this.driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
     this.presence.left(s, group, s.publicInfo);
+    this.persist(s);
   }
 
   /** Close a session by id with a code and reason. Returns whether it was found on this hub. */
@@ -209,6 +208,7 @@ export class Hub<D = SessionData, A = unknown> {
     return {
       upgrade: (req, info) => admit(this, req, info ?? {}),
       open: (socket, adm) => this.#open(socket, adm),
+      restore: (socket, snap) => this.#restore(socket, snap),
       message: (s, data, socket) => {
         if (socket === undefined || socket === s.socket) inbound(this, s, data);
       },
@@ -253,6 +253,22 @@ export class Hub<D = SessionData, A = unknown> {
       this.metrics.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
     }
     return status;
+  }
+
+  /** @internal whether `s` is being rebuilt from a snapshot right now */
+  isRestoring(s: Session<D>): boolean {
+    return this.#restoring === s;
+  }
+
+  /** @internal hand an open session's snapshot to a host that keeps it (hibernation); never throws */
+  persist(s: Session<D>): void {
+    const d = this.driver;
+    if (!d?.persist || s.state !== OPEN || s === this.#restoring) return;
+    try {
+      d.persist(s.socket, takeSnapshot(s));
+    } catch (error) {
+      this.report(error, s);
+    }
   }
 
   /** @internal the sequence number of the next replayable frame; none while no session keeps a buffer */
@@ -314,12 +330,8 @@ export class Hub<D = SessionData, A = unknown> {
       if (resumed) return resumed;
     }
     const needsAuth = this.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
-    const s = new Session<D>(this, socket, newId(), { ...a, authenticated: false });
-    this.sessions.set(s.id, s);
-    this.metrics.sessions++;
-    this.metrics.opened++;
-    if (this.options.maxSessionsPerAddress) this.perAddress.set(s.remoteAddress, (this.perAddress.get(s.remoteAddress) ?? 0) + 1);
-    if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
+    const s = new Session<D>(this, socket, a.id, { ...a, authenticated: false });
+    this.#register(s);
     let rt: string | undefined;
     if (rp?.acks) {
       s.ring = { seq: [], frames: [], lost: false };
@@ -333,6 +345,31 @@ export class Hub<D = SessionData, A = unknown> {
     if (needsAuth) startAuthTimer(this, s);
     else applyAuth(this, s, a.auth ?? {});
     if (this.options.open) this.guard(s, () => this.options.open!(s));
+    this.persist(s);
+    return s;
+  }
+
+  #register(s: Session<D>): void {
+    this.sessions.set(s.id, s);
+    this.metrics.sessions++;
+    this.metrics.opened++;
+    if (this.options.maxSessionsPerAddress) this.perAddress.set(s.remoteAddress, (this.perAddress.get(s.remoteAddress) ?? 0) + 1);
+    if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
+  }
+
+  #restore(socket: unknown, snap: unknown): Session<D> | undefined {
+    if (!isSnapshot(snap)) return undefined;
+    const known = this.sessions.get(snap.id);
+    if (known) return known;
+    const s = sessionFromSnapshot(this, socket, snap as typeof snap & { data: D });
+    this.#register(s);
+    // The snapshot already holds all of this: rebuilding must not write it back, nor tell
+    // presence (nobody left or joined while the process slept).
+    this.#restoring = s;
+    this.presence.restore(s, snap.alias);
+    if (s.authenticated) this.authenticatedSubscriptions(s);
+    for (const g of snap.groups) this.join(s, g);
+    this.#restoring = undefined;
     return s;
   }
 

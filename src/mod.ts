@@ -29,6 +29,8 @@ export type { PresenceOp } from "./presence.ts";
 export { Session } from "./session.ts";
 export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.ts";
 
+export type { SessionSnapshot } from "./snapshot.ts";
+
 export { MemoryBroker } from "./broker.ts";
 export type { Broker, BrokerLink, BrokerNode, Packet } from "./broker.ts";
 

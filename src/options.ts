@@ -130,6 +130,13 @@ export interface Seam<D = SessionData, S = unknown> {
   upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
+  /**
+   * Rebuild a session from the snapshot a hibernating host kept with its socket (see
+   * `Driver.persist`): same id, data, groups and identity; no open hook, no hello frame.
+   * Returns `undefined` when `snapshot` is not one this version can read, and the existing
+   * session when it is already in memory.
+   */
+  restore(socket: S, snapshot: unknown): Session<D> | undefined;
   /** A frame arrived. Never throws. Pass `socket` so frames of a retired socket are ignored. */
   message(session: Session<D>, data: WireData, socket?: S): void;
   /** The socket closed (either side). Never throws; runs the close hook once. Pass `socket` (see above). */

@@ -38,6 +38,11 @@ export class Presence<D> {
     if (this.#hub.options.presence === "hub" && visible(s)) this.#announce(s, "join", undefined);
   }
 
+  /** Put a rebuilt session (hibernation wake) back in the alias index, telling nobody. */
+  restore(s: Session<D>, alias: string | undefined): void {
+    this.#index(s, alias);
+  }
+
   /** Change alias and/or availability, telling the others what they now see. */
   update(s: Session<D>, change: { alias?: string | null; available?: boolean }): void {
     const before = visible(s);
@@ -45,6 +50,7 @@ export class Presence<D> {
     if (change.alias !== undefined) this.#index(s, change.alias ?? undefined);
     if (change.available !== undefined) s.available = change.available;
     const after = visible(s);
+    this.#hub.persist(s);
     const scopes = this.#scopes(s);
     for (const g of scopes) {
       if (before && !after) this.#send("leave", g, old!, s);
@@ -55,7 +61,7 @@ export class Presence<D> {
 
   /** `s` joined group `g`. */
   joined(s: Session<D>, g: string): void {
-    if (visible(s) && this.#hub.options.presence !== "off") this.#send("join", g, s.publicInfo!, s);
+    if (visible(s) && this.#hub.options.presence !== "off" && !this.#hub.isRestoring(s)) this.#send("join", g, s.publicInfo!, s);
   }
 
   /** `s` left group `g` (or is closing). */

@@ -133,7 +133,7 @@ export class Session<D = SessionData> {
 
   /** @internal sessions are made by the hub */
   constructor(hub: Hub<D, any>, socket: unknown, id: string, init: {
-    url: string; headers: Headers; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated: boolean;
+    url: string; headers: Headers; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated: boolean; openedAt?: number;
   }) {
     this.hub = hub;
     this.socket = socket;
@@ -145,7 +145,8 @@ export class Session<D = SessionData> {
     this.mode = init.mode;
     this.data = init.data;
     this.authenticated = init.authenticated;
-    this.openedAt = this.lastSeen = this.lastPing = Date.now();
+    this.lastSeen = this.lastPing = Date.now();
+    this.openedAt = init.openedAt ?? this.lastSeen;
   }
 
   /** The upgrade URL's path. */
@@ -242,6 +243,15 @@ export class Session<D = SessionData> {
     const except = target.except === undefined ? [] : typeof target.except === "string" ? [target.except] : [...target.except];
     if (!target.includeSelf) except.push(this.id);
     this.hub.emit(event, data, { to: target.to, group: target.group, except });
+  }
+
+  /**
+   * Store this session's state (data, groups, alias, …) where a hibernating host keeps it with the
+   * socket, so it survives the process being evicted. The hub saves on open, join and leave; call
+   * this after changing `data` yourself outside the open hook. A no-op on hosts that never evict.
+   */
+  save(): void {
+    this.hub.persist(this);
   }
 
   /** Close the session with a code (default 1000) and a reason. The close hook runs once. */

@@ -3,6 +3,8 @@
  * @module
  */
 
+import type { SessionSnapshot } from "./snapshot.ts";
+
 /** How a session's frames are read and written. */
 export type Mode = "raw" | "envelope";
 
@@ -52,6 +54,11 @@ export interface Driver<S = unknown> {
    * Objects' auto-response), the time of the last one, in ms since the epoch.
    */
   lastPing?(socket: S): number | undefined;
+  /**
+   * Keep a session's snapshot with its socket, replacing the previous one (only where
+   * `capabilities.hibernation`). The hub calls it whenever persisted state changes.
+   */
+  persist?(socket: S, snapshot: SessionSnapshot<unknown>): void;
 }
 
 /** Facts about the upgrade request a session came from. */

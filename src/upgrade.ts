@@ -2,7 +2,7 @@
  * Deciding an upgrade: origin check, mode and subprotocol negotiation, the upgrade hook.
  * @module
  */
-import { SUBPROTOCOL } from "./protocol.ts";
+import { newId, SUBPROTOCOL } from "./protocol.ts";
 import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";
 import type { Mode, UpgradeInfo } from "./types.ts";
@@ -25,6 +25,8 @@ export type OriginPolicy = "same-origin" | "*" | readonly string[] | ((origin: s
 
 /** An accepted upgrade, handed from `seam.upgrade` to `seam.open` through the host. */
 export interface Admission<D = SessionData> {
+  /** The id the session will have (known before the socket opens, so a host can tag the socket). */
+  readonly id: string;
   /** The session's mode. */
   readonly mode: Mode;
   /** The subprotocol to echo in `Sec-WebSocket-Protocol`, or `""`. */
@@ -112,6 +114,6 @@ export async function admit<D>(hub: Hub<D, any>, request: Request, info: Upgrade
       auth = r.auth;
     }
   }
-  const a = { mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
+  const a = { id: newId(), mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
   return auth ? { ...a, auth } : a;
 }

@@ -1,0 +1,249 @@
+/**
+ * Cloudflare Durable Objects adapter, on the WebSocket Hibernation API: one hub per object (a
+ * room), sockets that stay open while the object is evicted from memory, sessions rebuilt from
+ * each socket's attachment when it wakes.
+ * Host documentation: https://developers.cloudflare.com/durable-objects/best-practices/websockets/
+ *
+ * ```ts
+ * import { createHub } from "wirehub";
+ * import { createDurableObject, routeToRoom, type DurableObjectNamespaceLike } from "wirehub/cloudflare";
+ *
+ * // wrangler.toml: [[durable_objects.bindings]] name = "ROOMS", class_name = "Room"
+ * export const Room = createDurableObject(() => createHub({ message: (s, m) => s.send(m.data, m.event) }));
+ * export default { fetch: (req: Request, env: { ROOMS: DurableObjectNamespaceLike }) => routeToRoom(req, env.ROOMS) };
+ * ```
+ * @module
+ */
+import { WirehubError, type Capabilities, type Driver, type Hub, type Seam, type Session, type SessionData } from "../src/mod.ts";
+
+// The few workerd types this file touches, declared here so the package needs no workers-types.
+/** A socket accepted with `ctx.acceptWebSocket` (the Hibernation API's server socket). */
+export interface HibernatableWebSocket {
+  readonly readyState: number;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  serializeAttachment(value: unknown): void;
+  deserializeAttachment(): unknown;
+}
+/** The part of a Durable Object's `ctx` (`DurableObjectState`) this adapter uses. */
+export interface DurableObjectStateLike {
+  acceptWebSocket(ws: HibernatableWebSocket, tags?: string[]): void;
+  getWebSockets(tag?: string): HibernatableWebSocket[];
+  setWebSocketAutoResponse(pair?: unknown): void;
+}
+/** The part of a Durable Object namespace binding (`env.ROOMS`) {@link routeToRoom} uses. */
+export interface DurableObjectNamespaceLike<I = unknown> {
+  idFromName(name: string): I;
+  get(id: I): { fetch(request: Request): Promise<Response> };
+}
+declare const WebSocketPair: new () => { 0: HibernatableWebSocket; 1: HibernatableWebSocket };
+declare const WebSocketRequestResponsePair: new (request: string, response: string) => unknown;
+
+/** What a Durable Object can do, as the conformance suite reads it. */
+export const capabilities: Capabilities = {
+  protocolPing: false, // the runtime answers protocol pings itself and never shows them
+  nativePubSub: false,
+  bufferedAmount: false, // the server socket has no bufferedAmount
+  hibernation: true,
+};
+
+/** Options of {@link createHandler} and {@link createDurableObject}. */
+export interface DurableObjectOptions {
+  /**
+   * Let the runtime answer the envelope ping `{"t":"ping"}` with `{"t":"pong"}` without waking
+   * the object (`setWebSocketAutoResponse`). It matches that exact text on every socket, so a raw
+   * client sending it gets the pong instead of your handler. Default: on unless the hub's mode is `raw`.
+   */
+  readonly autoPong?: boolean;
+}
+
+/** The Hibernation API handlers of one object; a Durable Object class delegates to them. */
+export interface DurableObjectHandler {
+  /** Upgrade a request (any other request gets the hub's 426). */
+  fetch(request: Request): Promise<Response>;
+  /** The object's `webSocketMessage`. */
+  webSocketMessage(ws: HibernatableWebSocket, message: string | ArrayBuffer): void;
+  /** The object's `webSocketClose`: completes the close handshake and runs the close hook. */
+  webSocketClose(ws: HibernatableWebSocket, code: number, reason: string, wasClean?: boolean): void;
+  /** The object's `webSocketError`. */
+  webSocketError(ws: HibernatableWebSocket, error: unknown): void;
+  /** Rebuild the hub's sessions and groups from the sockets' attachments. Runs by itself before the first event; idempotent. */
+  restore(): void;
+}
+
+/** Every socket this adapter accepts carries this tag, and `wirehub:<session id>`. */
+const TAG = "wirehub";
+const OPEN = 1;
+
+/** Serve `hub` from inside your own Durable Object class: call these from its handlers. */
+export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, options: DurableObjectOptions = {}): DurableObjectHandler {
+  const sessions = new WeakMap<HibernatableWebSocket, Session<unknown>>();
+  let restored = false;
+  const driver: Driver<HibernatableWebSocket> = {
+    capabilities,
+    send(ws, data) {
+      if (ws.readyState !== OPEN) return "dropped";
+      ws.send(data);
+      return "sent";
+    },
+    close(ws, code, reason) {
+      // The session ends now, not when the peer answers: that answer may arrive after an eviction,
+      // and the close hook must not wait on the client. A microtask still runs within this event.
+      // The socket stays listed until the peer answers; a blank attachment keeps a wake from
+      // bringing its session back.
+      ws.serializeAttachment(null);
+      ws.close(code, reason);
+      const s = sessions.get(ws);
+      sessions.delete(ws);
+      if (s) queueMicrotask(() => seam.close(s, code, reason));
+    },
+    persist(ws, snapshot) {
+      try {
+        ws.serializeAttachment(snapshot);
+      } catch (error) {
+        // Attachments hold at most 16 KiB: keep the session without its upgrade headers, and say so.
+        ws.serializeAttachment({ ...snapshot, headers: [] });
+        throw new WirehubError("too_large", "session snapshot is over the 16 KiB attachment limit; stored without headers", { cause: error });
+      }
+    },
+  };
+  const seam = hub.attach(driver) as unknown as Seam<unknown, HibernatableWebSocket>;
+  if (options.autoPong ?? hub.options.mode !== "raw") {
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"t":"ping"}', '{"t":"pong"}'));
+  }
+
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    for (const ws of ctx.getWebSockets(TAG)) {
+      if (sessions.has(ws)) continue;
+      const s = seam.restore(ws, ws.deserializeAttachment());
+      if (s) sessions.set(ws, s);
+    }
+  };
+  const sessionOf = (ws: HibernatableWebSocket): Session<unknown> | undefined => {
+    restore();
+    const s = sessions.get(ws);
+    // Only a socket whose snapshot could not be stored gets here: without it the session is unknown.
+    if (!s && ws.readyState === OPEN) ws.close(1011, "session state lost");
+    return s;
+  };
+
+  return {
+    restore,
+    async fetch(request) {
+      restore();
+      const r = await seam.upgrade(request, { remoteAddress: request.headers.get("cf-connecting-ip") ?? "" });
+      if (r instanceof Response) return r;
+      const pair = new WebSocketPair();
+      ctx.acceptWebSocket(pair[1], [TAG, `${TAG}:${r.id}`]);
+      sessions.set(pair[1], seam.open(pair[1], r)); // frames sent before the 101 is returned are queued
+      const headers = r.protocol ? { "Sec-WebSocket-Protocol": r.protocol } : undefined;
+      return new Response(null, { status: 101, webSocket: pair[0], headers } as ResponseInit);
+    },
+    webSocketMessage(ws, message) {
+      const s = sessionOf(ws);
+      if (s) seam.message(s, message);
+    },
+    webSocketClose(ws, code, reason) {
+      const s = sessions.get(ws) ?? (restore(), sessions.get(ws));
+      sessions.delete(ws);
+      // The Hibernation API leaves the answering close frame to us on every compatibility date.
+      // 1005/1006/1015 describe a close but may not be sent.
+      try {
+        ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
+      } catch {
+        // already closed: nothing to answer
+      }
+      if (s) seam.close(s, code, reason);
+    },
+    webSocketError(ws, error) {
+      const s = sessions.get(ws) ?? (restore(), sessions.get(ws));
+      seam.error(s, error);
+      if (s && ws.readyState !== OPEN) {
+        sessions.delete(ws);
+        seam.close(s, 1006, "");
+      }
+    },
+  };
+}
+
+/** A Durable Object serving one hub: what {@link createDurableObject} makes. */
+export interface HubObject<D = SessionData, E = unknown> extends Omit<DurableObjectHandler, "restore"> {
+  /** This object's hub (rebuilt from the sockets after every wake). */
+  readonly hub: Hub<D>;
+  /** The object's state, as the runtime passed it. */
+  readonly ctx: DurableObjectStateLike;
+  /** The Worker's bindings. */
+  readonly env: E;
+  /** Alarm handler: rebuilds the sessions. Override it for your own alarms and call `super.alarm()` first. */
+  alarm(): void | Promise<void>;
+}
+
+/** The class {@link createDurableObject} returns; export it under the `class_name` of your wrangler config. */
+export type HubObjectClass<D = SessionData, E = unknown> = new (ctx: DurableObjectStateLike, env: E) => HubObject<D, E>;
+
+/**
+ * Make a Durable Object class around a hub factory. The factory runs once per object instance,
+ * that is again after every wake, so build the hub inside it (workerd forbids random ids at
+ * module scope anyway); sessions come back from the sockets, not from the factory.
+ */
+export function createDurableObject<D = SessionData, E = unknown>(
+  factory: (ctx: DurableObjectStateLike, env: E) => Hub<D>,
+  options: DurableObjectOptions = {},
+): HubObjectClass<D, E> {
+  return class implements HubObject<D, E> {
+    readonly hub: Hub<D>;
+    readonly ctx: DurableObjectStateLike;
+    readonly env: E;
+    readonly #h: DurableObjectHandler;
+    constructor(ctx: DurableObjectStateLike, env: E) {
+      this.ctx = ctx;
+      this.env = env;
+      this.hub = factory(ctx, env);
+      this.#h = createHandler(this.hub, ctx, options);
+    }
+    fetch(request: Request): Promise<Response> {
+      return this.#h.fetch(request);
+    }
+    webSocketMessage(ws: HibernatableWebSocket, message: string | ArrayBuffer): void {
+      this.#h.webSocketMessage(ws, message);
+    }
+    webSocketClose(ws: HibernatableWebSocket, code: number, reason: string, wasClean?: boolean): void {
+      this.#h.webSocketClose(ws, code, reason, wasClean);
+    }
+    webSocketError(ws: HibernatableWebSocket, error: unknown): void {
+      this.#h.webSocketError(ws, error);
+    }
+    alarm(): void | Promise<void> {
+      this.#h.restore();
+    }
+  };
+}
+
+/** Options of {@link routeToRoom}. */
+export interface RouteOptions {
+  /** Path prefix before the room name. Default `"/room/"`: `/room/lobby` goes to the object named `lobby`. */
+  readonly prefix?: string;
+  /** Choose the object name yourself (replaces `prefix`); `undefined` or `""` answers 404. */
+  readonly name?: (request: Request, url: URL) => string | undefined;
+}
+
+/** In the Worker: send a request to the Durable Object named by its URL (one hub per room), or 404. */
+export async function routeToRoom(request: Request, namespace: DurableObjectNamespaceLike, options: RouteOptions = {}): Promise<Response> {
+  const url = new URL(request.url);
+  let name: string | undefined;
+  if (options.name) name = options.name(request, url);
+  else {
+    const prefix = options.prefix ?? "/room/";
+    if (url.pathname.startsWith(prefix)) {
+      try {
+        name = decodeURIComponent(url.pathname.slice(prefix.length).split("/")[0]!);
+      } catch {
+        name = undefined; // malformed escapes name no room
+      }
+    }
+  }
+  if (!name) return new Response("no such room", { status: 404 });
+  return namespace.get(namespace.idFromName(name)).fetch(request);
+}
