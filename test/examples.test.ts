@@ -1,0 +1,53 @@
+/**
+ * The examples, run as their users run them (`bun run examples/…` in a child process, on a
+ * free port), exercised with bare WebSockets and the wirehub client.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { connect, RemoteError } from "../src/client.ts";
+import type { TodoApi } from "../examples/rpc-api.ts";
+import { TestClient } from "./client.ts";
+import { startExample, type Example } from "./example-process.ts";
+
+const running: Example[] = [];
+afterAll(async () => {
+  for (const e of running) await e.stop();
+});
+
+test("raw-rooms: the Espruino room protocol with bare WebSockets", async () => {
+  const ex = await startExample("examples/raw-rooms.ts");
+  running.push(ex);
+  const [a, b, c] = [await TestClient.connect(ex.url), await TestClient.connect(ex.url), await TestClient.connect(ex.url)];
+  for (const x of [a, b, c]) expect(await x.next()).toBe("User Joined");
+  for (const [x, name] of [[a, "a"], [b, "b"]] as const) {
+    x.send(JSON.stringify({ join: "kitchen" }));
+    x.send(JSON.stringify({ room: "kitchen", msg: `${name} is here` })); // same socket: after the join
+    expect(await x.next((m) => m === `${name} is here`)).toBe(`${name} is here`);
+  }
+  a.send(JSON.stringify({ room: "kitchen", msg: "dinner is ready" }));
+  for (const x of [a, b]) expect(await x.next((m) => m === "dinner is ready")).toBe("dinner is ready");
+  c.send(JSON.stringify({ room: "all", msg: { temp: 21 } }));
+  for (const x of [a, b, c]) expect(await x.next((m) => m === '{"temp":21}')).toBe('{"temp":21}');
+  expect(c.all).not.toContain("dinner is ready");
+  c.send("not json");
+  expect(await c.next()).toBe('{"error":"expected JSON"}');
+  for (const x of [a, b, c]) await x.close();
+});
+
+test("rpc: typed requests validated by a zod schema; invalid input never reaches the handler", async () => {
+  const ex = await startExample("examples/rpc.ts");
+  running.push(ex);
+  const [alice, bob] = [await connect<TodoApi>(ex.url), await connect<TodoApi>(ex.url)];
+  const added = new Promise<{ id: number; title: string }>((resolve) => bob.on("todo/added", resolve));
+  expect(await alice.request("todo/add", { title: "write tests", priority: 3 })).toEqual({ id: 1 });
+  expect(await added).toEqual({ id: 1, title: "write tests" });
+  const bad = await alice.request("todo/add", { title: "" }).catch((e: unknown) => e);
+  expect(bad).toBeInstanceOf(RemoteError);
+  expect((bad as RemoteError).code).toBe("validation");
+  expect(JSON.stringify((bad as RemoteError).data)).toContain("title");
+  // @ts-expect-error wrong input type, refused by tsc and, at run time, by the schema
+  const bad2 = await alice.request("todo/add", { title: 5 }).catch((e: unknown) => e);
+  expect((bad2 as RemoteError).code).toBe("validation");
+  expect(await bob.request("todo/list")).toEqual([{ id: 1, title: "write tests", priority: 3 }]);
+  alice.close();
+  bob.close();
+});
