@@ -153,7 +153,8 @@ export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<Serve
     tls: options.tls,
     websocket: h.websocket,
     async fetch(req, srv) {
-      const isUpgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
+      const isUpgrade = req.headers.has("upgrade");
       if (isUpgrade && (!options.path || new URL(req.url).pathname === options.path)) return h.upgrade(req, srv);
       if (options.fetch) return options.fetch(req);
       return new Response(isUpgrade ? "not found" : "expected a WebSocket upgrade", { status: isUpgrade ? 404 : 426 });

@@ -66,11 +66,12 @@ function answerError<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined
 }
 
 /** Answer `id` with the outcome of `work`, whether it is sync, async, or throws. */
-function settle<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, work: () => unknown, extra?: Record<string, unknown>): void {
+function settle<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, work: () => unknown, extra?: Record<string, unknown>, done?: () => void): void {
   let r: unknown;
   try {
     r = work();
   } catch (error) {
+    done?.();
     answerError(hub, s, id, error, extra);
     return;
   }
@@ -78,8 +79,11 @@ function settle<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, wor
     r.then(
       (v) => id !== undefined && s.open && answer(hub, s, id, v),
       (e) => s.open ? answerError(hub, s, id, e, extra) : hub.report(e, s),
-    );
-  } else if (id !== undefined) answer(hub, s, id, r);
+    ).finally(done);
+  } else {
+    done?.();
+    if (id !== undefined) answer(hub, s, id, r);
+  }
 }
 
 async function authorized<D>(hub: Hub<D, any>, s: Session<D>, action: Parameters<NonNullable<Hub<D, any>["options"]["authorize"]>>[1]): Promise<void> {
@@ -115,8 +119,14 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         s.sendRaw(encodeError(f.id, "not_found", `no handler for "${f.m}"`));
         return;
       }
+      const max = hub.options.limits?.inflight ?? 64;
+      if (s.inflight >= max) {
+        s.sendRaw(encodeError(f.id, "unavailable", `too many requests in flight (${max})`));
+        return;
+      }
       const input = framePayload(f);
-      settle(hub, s, f.id, () => run(hub, s, entry, input));
+      s.inflight++;
+      settle(hub, s, f.id, () => run(hub, s, entry, input), undefined, () => s.inflight--);
       return;
     }
     case "res":

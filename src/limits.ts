@@ -38,6 +38,8 @@ export interface Limits {
   readonly aliasLength?: number;
   /** Deepest nesting of arrays/objects in an envelope frame. Default 32. */
   readonly jsonDepth?: number;
+  /** Async request handlers one session may have running; more are answered `unavailable`. Default 64. */
+  readonly inflight?: number;
 }
 
 /** Counters of one hub, a plain object you can read or export. */

@@ -122,6 +122,13 @@ export interface HubOptions<D = SessionData> {
    * for its client. `false` turns it off. Default `{ window: 30_000, maxFrames: 1_000 }`.
    */
   readonly resume?: false | ResumeOptions;
+  /**
+   * May this connection take over `session` by resuming it? Gets the new connection's
+   * admission (its upgrade hook `data`, URL, headers), so you can bind a resume to the same
+   * user or refuse it after a credential was revoked. `false` (or a throw) starts a fresh
+   * session instead (`resumed: false`). Default: the single-use resume token alone decides.
+   */
+  canResume?(session: Session<D>, admission: Admission<D>): boolean;
 }
 
 /** The adapter-facing side of a hub. Adapters call these and nothing else. */

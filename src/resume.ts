@@ -34,11 +34,13 @@ export function resumeSettings(o: false | ResumeOptions | undefined): Required<R
 }
 
 /** Read the resume query parameters of an upgrade URL. */
-export function resumeParams(url: string): { acks: boolean; token?: string; seq: number } {
+export function resumeParams(url: string): { acks: boolean; token?: string; seq: number; valid: boolean } {
   const q = new URL(url).searchParams;
   const token = q.get("wh_resume") ?? undefined;
-  const seq = Number(q.get("wh_seq") ?? 0);
-  return { acks: q.get("wh_ack") === "1" || token !== undefined, token, seq: Number.isSafeInteger(seq) ? seq : 0 };
+  const raw = q.get("wh_seq") ?? "0";
+  const seq = /^\d{1,15}$/.test(raw) ? Number(raw) : -1;
+  // A malformed offset fails closed: a fresh session, never a replay from a guessed position.
+  return { acks: q.get("wh_ack") === "1" || token !== undefined, token, seq, valid: seq >= 0 };
 }
 
 /** Remember a frame sent to `s` with sequence number `seq`. */
@@ -93,7 +95,17 @@ export function adopt<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D>): Se
   if (!p.token) return undefined;
   const s = hub.tokens.get(p.token);
   hub.tokens.delete(p.token); // single use, whatever happens next
-  if (!s || !s.ring || s.ring.lost || s.mode !== "envelope") return undefined;
+  if (!s || !p.valid || !s.ring || s.ring.lost || s.mode !== "envelope") return undefined;
+  const check = hub.options.canResume;
+  if (check) {
+    let ok = false;
+    try {
+      ok = check(s, a) === true;
+    } catch (error) {
+      hub.report(error, s);
+    }
+    if (!ok) return undefined;
+  }
   if (s.state === OPEN) {
     // The old socket still looks alive to us (the client noticed first): retire it quietly.
     const old = s.socket;

@@ -49,7 +49,7 @@ export function wireCloseCode(code: number | undefined): number {
 
 /** Trim a close reason to the 123 bytes of UTF-8 a close frame can carry, on a character boundary. */
 export function wireCloseReason(reason: string | undefined): string {
-  if (!reason) return "";
+  if (typeof reason !== "string" || !reason) return ""; // never bytes or objects: nothing else goes on the wire
   const enc = new TextEncoder();
   if (enc.encode(reason).length <= 123) return reason;
   let out = "";
@@ -122,6 +122,8 @@ export class Session<D = SessionData> {
   authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** @internal failed auth frames so far */
   authFailures = 0;
+  /** @internal async request handlers still running */
+  inflight = 0;
   /** @internal rate-limit bucket */
   bucket: Bucket | undefined = undefined;
   /** @internal an over-limit error frame was sent since the bucket last allowed a message */

@@ -54,21 +54,47 @@ export function originAllowed(policy: OriginPolicy, request: Request): boolean {
   if (policy === "same-origin") {
     const host = request.headers.get("host") ?? new URL(request.url).host;
     try {
-      return new URL(origin).host === host;
+      return new URL(origin).host === host.toLowerCase();
     } catch {
       return false;
     }
   }
-  return policy.includes(origin);
+  // Exact match on scheme, host and port after canonicalising case and default ports:
+  // "HTTPS://APP.EXAMPLE.COM:443" equals "https://app.example.com"; look-alikes never match.
+  const o = canonicalOrigin(origin);
+  return o !== undefined && policy.some((p) => canonicalOrigin(p) === o);
+}
+
+function canonicalOrigin(origin: string): string | undefined {
+  try {
+    const u = new URL(origin);
+    return u.origin === "null" ? undefined : u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+const KEY = /^[A-Za-z0-9+/]{22}==$/; // base64 of exactly 16 bytes (RFC 6455 §4.2.1)
+
+/** Reject malformed handshakes the same way on every host, before any hook runs. */
+function badHandshake(request: Request): Response | undefined {
+  const upgrade = request.headers.get("upgrade");
+  if (upgrade === null) return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
+  if (upgrade.toLowerCase() !== "websocket") return new Response("unsupported upgrade", { status: 400 });
+  if (request.method !== "GET") return new Response("a WebSocket upgrade must be a GET", { status: 405, headers: { allow: "GET" } });
+  if (request.headers.get("sec-websocket-version") !== "13") {
+    return new Response("unsupported WebSocket version", { status: 426, headers: { "sec-websocket-version": "13" } });
+  }
+  if (!KEY.test(request.headers.get("sec-websocket-key") ?? "")) return new Response("invalid Sec-WebSocket-Key", { status: 400 });
+  return undefined;
 }
 
 /** Run the whole upgrade decision for `hub`. */
 export async function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
   const o = hub.options;
-  if (hub.closing) return new Response("server is shutting down", { status: 503 });
-  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
-  }
+  if (hub.closing) return new Response("server is shutting down", { status: 503, headers: { "retry-after": "5" } });
+  const bad = badHandshake(request);
+  if (bad) return bad;
   let allowed: boolean;
   try {
     allowed = originAllowed(o.origins ?? "same-origin", request);

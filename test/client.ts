@@ -146,18 +146,21 @@ export function silentSocket(url: string): Promise<{ destroy(): void }> {
  * Send a WebSocket upgrade request over a plain TCP socket and return the HTTP status line's
  * code: the only way to see a rejected upgrade's status, which WebSocket clients hide.
  */
-export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+export function upgradeStatus(url: string, headers: Record<string, string | null> = {}, method = "GET"): Promise<number> {
   const u = new URL(url);
+  const all: Record<string, string | null> = {
+    Host: u.host,
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+    ...headers, // a null value leaves that header out
+  };
   return new Promise((resolve, reject) => {
     const sock = netConnect(Number(u.port), u.hostname, () => {
       const lines = [
-        `GET ${u.pathname}${u.search} HTTP/1.1`,
-        `Host: ${u.host}`,
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        "Sec-WebSocket-Version: 13",
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        `${method} ${u.pathname}${u.search} HTTP/1.1`,
+        ...Object.entries(all).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`),
         "",
         "",
       ];

@@ -12,6 +12,7 @@ import { messagingCases } from "./conformance-messaging.ts";
 import { resumeCases } from "./conformance-resume.ts";
 import { livenessCases } from "./conformance-liveness.ts";
 import { limitCases } from "./conformance-limits.ts";
+import { handshakeCases } from "./conformance-handshake.ts";
 import type { FixtureOverrides } from "./fixture.ts";
 
 export interface Started {
@@ -88,6 +89,7 @@ export function conformance(host: string, start: (overrides?: FixtureOverrides) 
     resumeCases(ctx);
     livenessCases(ctx);
     limitCases(ctx);
+    handshakeCases(ctx);
   });
 }
 

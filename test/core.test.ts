@@ -37,6 +37,7 @@ describe("codec", () => {
     expect(wireCloseCode(1006)).toBe(1000);
     expect(wireCloseCode(4001)).toBe(4001);
     expect(wireCloseCode(2999)).toBe(1000);
+    expect(wireCloseReason(new Uint8Array([1, 2, 3]) as unknown as string)).toBe(""); // catalogue 8
     const long = "é".repeat(100);
     const r = wireCloseReason(long);
     expect(new TextEncoder().encode(r).length).toBeLessThanOrEqual(123);
@@ -150,5 +151,20 @@ describe("hub", () => {
     expect(closes).toEqual([1001, 1001]);
     const refused = await host.seam.upgrade(new Request("http://h/", { headers: { upgrade: "websocket" } }));
     expect((refused as Response).status).toBe(503);
+  });
+
+  test("canResume binds a resume to the caller (catalogue 31): refused → a fresh session", async () => {
+    const hub = createHub<{ user: string }>({
+      upgrade: (req) => ({ data: { user: new URL(req.url).searchParams.get("user") ?? "" } }),
+      canResume: (s, a) => s.data.user === a.data.user,
+    });
+    const host = new MemoryHost(hub);
+    const a = await host.connect("http://h/?user=ada&wh_ack=1", "wirehub.v1");
+    const rt = parsed(a)[0]!.rt as string;
+    a.session.close(4000, "gone"); // server-caused 4000: detached, waiting for its client
+    await Promise.resolve();
+    const thief = await host.connect(`http://h/?user=eve&wh_resume=${rt}&wh_seq=0`, "wirehub.v1");
+    expect(parsed(thief)[0]).toMatchObject({ t: "hello", resumed: false });
+    expect(thief.session.id).not.toBe(a.session.id);
   });
 });

@@ -30,7 +30,7 @@ export class MemoryHost<D = any> {
 
   /** Upgrade and open one connection; `protocol` "wirehub.v1" for envelope. */
   async connect(url = "http://host/", protocol?: string): Promise<MemSocket & { session: Session<D> }> {
-    const headers: Record<string, string> = { upgrade: "websocket" };
+    const headers: Record<string, string> = { upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" };
     if (protocol) headers["sec-websocket-protocol"] = protocol;
     const adm = await this.seam.upgrade(new Request(url, { headers }), { remoteAddress: "127.0.0.1" });
     if (adm instanceof Response) throw new Error(`refused: ${adm.status}`);

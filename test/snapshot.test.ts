@@ -22,7 +22,7 @@ function host(opened: string[] = []) {
 test("the hub stores a snapshot on open, join, leave and save; restore rebuilds the session without the open hook", async () => {
   const opened: string[] = [];
   const a = host(opened);
-  const adm = await a.seam.upgrade(new Request("http://h/room?x=1", { headers: { upgrade: "websocket", "sec-websocket-protocol": "wirehub.v1", "x-k": "v" } }), { remoteAddress: "10.0.0.1" });
+  const adm = await a.seam.upgrade(new Request("http://h/room?x=1", { headers: { upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-protocol": "wirehub.v1", "x-k": "v" } }), { remoteAddress: "10.0.0.1" });
   if (adm instanceof Response) throw new Error("refused");
   const sock: Sock = { frames: [] };
   const s = a.seam.open(sock, adm);

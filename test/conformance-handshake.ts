@@ -1,0 +1,63 @@
+/**
+ * Conformance cases from the reliability catalogue (test/catalogue.md): malformed handshakes,
+ * look-alike origins, fail-closed resume, the in-flight request cap.
+ */
+import { expect, test } from "bun:test";
+import { TestClient, upgradeStatus } from "./client.ts";
+import type { Ctx } from "./conformance.ts";
+
+type F = Record<string, unknown>;
+
+export function handshakeCases(ctx: Ctx): void {
+  const { base, env, track } = ctx;
+
+  test("catalogue 1-2: wrong method, missing or odd Upgrade, bad key or version are refused before any session", async () => {
+    expect(await upgradeStatus(base(), {}, "POST")).toBe(405);
+    expect(await upgradeStatus(base(), { Upgrade: null, Connection: null })).toBe(426);
+    expect(await upgradeStatus(base(), { Upgrade: "foo" })).toBe(400);
+    expect(await upgradeStatus(base(), { "Sec-WebSocket-Key": "P5l8BJcZwRc=" })).toBe(400);
+    expect(await upgradeStatus(base(), { "Sec-WebSocket-Key": null })).toBe(400);
+    expect(await upgradeStatus(base(), { "Sec-WebSocket-Version": "12" })).toBe(426);
+    expect(await upgradeStatus(base(), { "Sec-WebSocket-Version": null })).toBe(426);
+    // catalogue 3/4: a huge protocol header is refused (the host's HTTP layer may answer 431 first)
+    expect([400, 431]).toContain(await upgradeStatus(base(), { "Sec-WebSocket-Protocol": "b" + " ".repeat(32_000) + "x" }));
+    expect(await upgradeStatus(base(), { "Sec-WebSocket-Protocol": Array.from({ length: 2000 }, (_, i) => `p${i}`).join(",") })).toBe(400);
+    expect(await upgradeStatus(base())).toBe(101); // and the server still serves
+  });
+
+  test("catalogue 27: only an exact origin passes, after canonicalising case and default ports", async () => {
+    const v = await ctx.variant({ origins: ["https://app.example.com"] });
+    const at = v.url.replace(/\/?$/, "/");
+    expect(await upgradeStatus(at, { Origin: "https://app.example.com" })).toBe(101);
+    expect(await upgradeStatus(at, { Origin: "HTTPS://APP.EXAMPLE.COM:443" })).toBe(101);
+    for (const o of ["https://app.example.com.evil.io", "https://evilapp.example.com", "null", "https://app.example.com.", "http://app.example.com", "https://app.example.com:8443"]) {
+      expect(`${o} → ${await upgradeStatus(at, { Origin: o })}`).toBe(`${o} → 403`);
+    }
+  });
+
+  test("catalogue 51: a malformed offset or a forged token fails closed with a fresh session", async () => {
+    const c = await env("?wh_ack=1");
+    const rt = (JSON.parse(c.all[0] as string) as F).rt as string;
+    const bad = track(await TestClient.envelope(base(`?wh_resume=${rt}&wh_seq=abc`)));
+    expect((JSON.parse(bad.all[0] as string) as F).resumed).toBe(false);
+    expect(bad.sid).not.toBe(c.sid);
+    const forged = track(await TestClient.envelope(base(`?wh_resume=${"A".repeat(22)}&wh_seq=0`)));
+    expect((JSON.parse(forged.all[0] as string) as F).resumed).toBe(false);
+    expect(await c.call("whoami")).toMatchObject({ sid: c.sid }); // the real session is untouched
+  });
+
+  test("catalogue 22: async requests beyond the in-flight cap are answered 'unavailable'", async () => {
+    const v = await ctx.variant({ limits: { inflight: 2 } });
+    const [c, target] = [track(await TestClient.envelope(v.url)), track(await TestClient.envelope(v.url))];
+    // test/ask waits for `target` to answer, so each one stays in flight until we let it go
+    for (let i = 1; i <= 3; i++) c.send({ t: "req", id: `a${i}`, m: "test/ask", d: { sid: target.sid, method: "hold", data: i } });
+    expect(await c.frame((f) => f.id === "a3")).toMatchObject({ t: "err", c: "unavailable" });
+    for (let i = 0; i < 2; i++) {
+      const q = await target.frame((f) => f.t === "req");
+      target.send({ t: "res", id: q.id as number, d: q.d });
+    }
+    expect(await c.frame((f) => f.id === "a1")).toMatchObject({ t: "res", d: { ok: true, value: 1 } });
+    expect(await c.frame((f) => f.id === "a2")).toMatchObject({ t: "res", d: { ok: true, value: 2 } });
+    expect(await c.call("whoami")).toMatchObject({ sid: c.sid }); // a sync handler is never held back
+  });
+}
