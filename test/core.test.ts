@@ -167,4 +167,35 @@ describe("hub", () => {
     expect(parsed(thief)[0]).toMatchObject({ t: "hello", resumed: false });
     expect(thief.session.id).not.toBe(a.session.id);
   });
+
+  test("catalogue 46/57/11/55: send after close, close twice, an answer to an unknown request, no reply after close", async () => {
+    let release!: () => void;
+    const hub = createHub({ resume: false });
+    hub.handle("slow", () => new Promise<string>((r) => (release = () => r("late"))));
+    const host = new MemoryHost(hub);
+    const a = await host.connect("http://h/", "wirehub.v1");
+    host.send(a, { t: "res", id: 999, d: "nobody asked" }); // ignored, no error, session stays
+    host.send(a, { t: "req", id: 1, m: "slow" });
+    const frames = a.frames.length;
+    a.session.close(1000, "bye");
+    await Promise.resolve();
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(a.frames.length).toBe(frames); // the answer to "slow" was never sent
+    expect(a.session.send("after")).toBe("dropped");
+    expect(a.session.emit("x", 1)).toBe("dropped");
+    await hub.close();
+    await hub.close(); // idempotent
+    expect(hub.metrics.closes[1000]).toBe(1);
+  });
+
+  test("catalogue 44: frames the host drops are counted", async () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    const a = await host.connect();
+    host.driver.send = () => "dropped";
+    a.session.send("x");
+    hub.emit("y", 1);
+    expect(hub.metrics.dropped).toBe(2);
+  });
 });
