@@ -1,5 +1,8 @@
 import { capabilities } from "../adapters/deno.ts";
 import { conformance } from "./conformance.ts";
-import { denoCommand, spawnServer } from "./spawn.ts";
+import { lifecycle } from "./lifecycle.ts";
+import { denoCommand, spawnServer, tlsEnv } from "./spawn.ts";
 
-conformance("deno", () => spawnServer(denoCommand("test/servers/deno.ts")), capabilities);
+const start = (cert?: Parameters<typeof tlsEnv>[0]) => spawnServer(denoCommand("test/servers/deno.ts"), tlsEnv(cert));
+conformance("deno", start, capabilities);
+lifecycle("deno", start);
