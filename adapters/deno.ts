@@ -98,7 +98,7 @@ export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): Den
       // Every send on Deno is an async write, so bufferedAmount is above 0 right after any send.
       // Backpressure means this frame waits behind earlier unwritten ones: look before sending.
       const behind = ws.bufferedAmount;
-      ws.send(data);
+      ws.send(data as string | BufferSource); // the core never hands over SharedArrayBuffer views
       return behind > 0 ? "queued" : "sent";
     },
     close: (ws, code, reason) => ws.close(code, reason),

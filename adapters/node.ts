@@ -132,8 +132,7 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
     });
     if (r instanceof Response) return refuse(socket, r);
     admissions.set(req, r);
-    // ws itself drops a socket the peer closed while we were deciding.
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    wss.handleUpgrade(req, socket, head, (ws) => { // (ws drops a socket the peer closed while we decided)
       socket.off("error", ignore); // ws listens from here on
       const s = seam.open(ws, r);
       ws.on("message", (data: Buffer, binary: boolean) =>

@@ -22,11 +22,12 @@ const closed = (ws: WebSocket): Promise<number> => new Promise((r) => ws.addEven
 
 export function lifecycle(host: string, start: (cert?: Cert) => Promise<Started>): void {
   describe(`server handle: ${host}`, () => {
-    test("reports the real port of port 0; stop() closes every session with 1001", async () => {
+    test("reports the real port of port 0 and the peer address; stop() closes every session with 1001", async () => {
       const server = await start();
       expect(Number(new URL(server.url).port)).toBeGreaterThan(0);
       const raw = await TestClient.connect(server.url);
       const env = await TestClient.envelope(server.url);
+      expect((await env.call<{ remote: string }>("whoami")).remote).toBe("127.0.0.1"); // the host told the peer's address
       const bye = env.frame((f) => f.t === "bye");
       await server.stop();
       expect((await bye).c).toBe(1001);
