@@ -3,5 +3,5 @@ import { conformance } from "./conformance.ts";
 import { lifecycle } from "./lifecycle.ts";
 import { startBun } from "./servers/bun.ts";
 
-conformance("bun", () => startBun(), capabilities);
+conformance("bun", startBun, capabilities);
 lifecycle("bun", startBun);

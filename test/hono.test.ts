@@ -5,17 +5,20 @@ import { capabilities as nodeCaps } from "../adapters/node.ts";
 import { conformance } from "./conformance.ts";
 import { lifecycle } from "./lifecycle.ts";
 import { startHono } from "./servers/hono.ts";
-import { denoCommand, nodeCommand, spawnServer, tlsEnv } from "./spawn.ts";
+import { denoCommand, nodeCommand, serverEnv, spawnServer } from "./spawn.ts";
+import type { Cert } from "./tls.ts";
 
-conformance("hono on bun", () => startHono(), bunCaps);
+conformance("hono on bun", startHono, bunCaps);
 lifecycle("hono on bun", startHono);
 
-conformance("hono on node (@hono/node-server)", async () => spawnServer(await nodeCommand("test/servers/hono-node.ts")), nodeCaps);
-lifecycle("hono on node", async (cert) => {
+// Node: the suite against @hono/node-server's serve + attach; the handle against wirehub/hono's serve.
+const onNode = (mode: "mount" | "serve") => async (overrides?: object, cert?: Cert) => {
   const { cmd, cleanup } = await nodeCommand("test/servers/hono-node.ts");
-  return spawnServer({ cmd: [...cmd, "serve"], cleanup }, tlsEnv(cert));
-});
+  return spawnServer({ cmd: [...cmd, mode], cleanup }, serverEnv(overrides, cert));
+};
+conformance("hono on node (@hono/node-server)", onNode("mount"), nodeCaps);
+lifecycle("hono on node", onNode("serve"));
 
-const deno = (cert?: Parameters<typeof tlsEnv>[0]) => spawnServer(denoCommand("test/servers/hono-deno.ts"), tlsEnv(cert));
-conformance("hono on deno", deno, denoCaps);
-lifecycle("hono on deno", deno);
+const onDeno = (overrides?: object, cert?: Cert) => spawnServer(denoCommand("test/servers/hono-deno.ts"), serverEnv(overrides, cert));
+conformance("hono on deno", onDeno, denoCaps);
+lifecycle("hono on deno", onDeno);

@@ -20,7 +20,8 @@ function open(url: string, ca: string, protocols: string[] = []): Promise<WebSoc
 const nextMessage = (ws: WebSocket): Promise<unknown> => new Promise((r) => ws.addEventListener("message", (e) => r(e.data), { once: true }));
 const closed = (ws: WebSocket): Promise<number> => new Promise((r) => ws.addEventListener("close", (e) => r(e.code), { once: true }));
 
-export function lifecycle(host: string, start: (cert?: Cert) => Promise<Started>): void {
+/** `start(overrides, cert)`: the fixture on the host, served over TLS when a certificate is given. */
+export function lifecycle(host: string, start: (overrides?: object, cert?: Cert) => Promise<Started>): void {
   describe(`server handle: ${host}`, () => {
     test("reports the real port of port 0 and the peer address; stop() closes every session with 1001", async () => {
       const server = await start();
@@ -38,7 +39,7 @@ export function lifecycle(host: string, start: (cert?: Cert) => Promise<Started>
     test("wss:// with the host's own TLS options", async () => {
       const cert = makeCert();
       try {
-        const server = await start(cert);
+        const server = await start({}, cert);
         expect(server.url).toStartWith("wss://");
         const raw = await open(server.url, cert.cert);
         raw.send("over tls");

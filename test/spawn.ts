@@ -72,7 +72,13 @@ export async function nodeCommand(entry: string): Promise<Command> {
   return { cmd: ["node", outfile], cleanup: () => rmSync(outfile, { force: true }) };
 }
 
-/** Hand a certificate to a server entry in another runtime (it reads the two files). */
-export function tlsEnv(cert?: { certFile: string; keyFile: string }): Record<string, string> {
-  return cert ? { WIREHUB_TLS_CERT: cert.certFile, WIREHUB_TLS_KEY: cert.keyFile } : {};
+/**
+ * What a server entry in another runtime is told: fixture overrides as JSON in
+ * WIREHUB_FIXTURE, and a certificate as the paths of its two PEM files.
+ */
+export function serverEnv(overrides?: object, cert?: { certFile: string; keyFile: string }): Record<string, string> {
+  return {
+    ...(overrides && { WIREHUB_FIXTURE: JSON.stringify(overrides) }),
+    ...(cert && { WIREHUB_TLS_CERT: cert.certFile, WIREHUB_TLS_KEY: cert.keyFile }),
+  };
 }

@@ -2,8 +2,11 @@
 import { serve } from "../../adapters/bun.ts";
 import { createFixtureHub } from "../fixture.ts";
 
-export async function startBun(cert?: { cert: string; key: string }): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBun(
+  overrides: Parameters<typeof createFixtureHub>[0] = {},
+  cert?: { cert: string; key: string },
+): Promise<{ url: string; stop(): Promise<void> }> {
   const tls = cert && { cert: cert.cert, key: cert.key };
-  const server = await serve(createFixtureHub(), { port: 0, hostname: "127.0.0.1", tls });
+  const server = await serve(createFixtureHub(overrides), { port: 0, hostname: "127.0.0.1", tls });
   return { url: server.url, stop: () => server.stop() };
 }

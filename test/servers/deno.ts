@@ -12,6 +12,7 @@ declare const Deno: {
 const cert = Deno.env.get("WIREHUB_TLS_CERT");
 const key = Deno.env.get("WIREHUB_TLS_KEY");
 const tls = cert && key ? { cert: Deno.readTextFileSync(cert), key: Deno.readTextFileSync(key) } : undefined;
-const server = await serve(createFixtureHub(), { port: 0, hostname: "127.0.0.1", tls });
+const overrides = JSON.parse(Deno.env.get("WIREHUB_FIXTURE") ?? "{}");
+const server = await serve(createFixtureHub(overrides), { port: 0, hostname: "127.0.0.1", tls });
 console.log(server.url);
 Deno.addSignalListener("SIGTERM", () => void server.stop().then(() => Deno.exit(0)));

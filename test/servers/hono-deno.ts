@@ -10,6 +10,7 @@ declare const Deno: {
 
 const cert = Deno.env.get("WIREHUB_TLS_CERT");
 const key = Deno.env.get("WIREHUB_TLS_KEY");
-const server = await startHono(cert && key ? { cert: Deno.readTextFileSync(cert), key: Deno.readTextFileSync(key) } : undefined);
+const overrides = JSON.parse(Deno.env.get("WIREHUB_FIXTURE") ?? "{}");
+const server = await startHono(overrides, cert && key ? { cert: Deno.readTextFileSync(cert), key: Deno.readTextFileSync(key) } : undefined);
 console.log(server.url);
 Deno.addSignalListener("SIGTERM", () => void server.stop().then(() => Deno.exit(0)));

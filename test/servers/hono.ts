@@ -20,8 +20,11 @@ export function createFixtureApp(hub: ReturnType<typeof createFixtureHub>): Hono
 }
 
 /** Start the fixture with `serve` from wirehub/hono on the current runtime. */
-export async function startHono(cert?: { cert: string; key: string }): Promise<{ url: string; stop(): Promise<void> }> {
-  const hub = createFixtureHub();
+export async function startHono(
+  overrides: Parameters<typeof createFixtureHub>[0] = {},
+  cert?: { cert: string; key: string },
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const hub = createFixtureHub(overrides);
   const server = await serve(hub, { app: createFixtureApp(hub), port: 0, hostname: "127.0.0.1", tls: cert && { cert: cert.cert, key: cert.key } });
   return { url: server.url, stop: () => server.stop() };
 }
