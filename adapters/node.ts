@@ -22,12 +22,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Admission, Capabilities, Driver, Hub, Seam, UpgradeInfo } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
-export const capabilities: Capabilities = {
-  protocolPing: true,
-  nativePubSub: false,
-  bufferedAmount: true,
-  hibernation: false,
-};
+export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false };
 
 /** Decides one upgrade: an admission to accept, or the `Response` to write back instead. */
 export type Decide = (request: Request, req: IncomingMessage) => Promise<Admission<unknown> | Response>;
@@ -103,7 +98,8 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
-    maxPayload: hub.options.maxMessageSize ?? 1024 * 1024, // ws closes with 1009 itself
+    // At ws's own limit the hook would see 1006 (see below): the core enforces the exact one, ws caps memory.
+    maxPayload: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
     // ws would echo nothing or the client's first offer; the hub has already chosen.
     handleProtocols: (_offered, req) => admissions.get(req)?.protocol || false,
   });
@@ -120,12 +116,11 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
-  const admit = (request: Request, info?: UpgradeInfo) => seam.upgrade(request, info);
   const ignore = (): void => {};
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decide?: Decide): Promise<void> {
     socket.on("error", ignore); // a peer that leaves mid-decision must not crash the process
-    const by: Decide = decide ?? ((request) => admit(request, { remoteAddress: req.socket.remoteAddress ?? "" }));
+    const by: Decide = decide ?? ((request) => seam.upgrade(request, { remoteAddress: req.socket.remoteAddress ?? "" }));
     const r = await (async () => by(toRequest(req), req))().catch((error: unknown) => {
       seam.error(undefined, error); // a Host header that makes no URL, or a throwing decide
       return new Response("bad upgrade request", { status: 400 });
@@ -137,14 +132,19 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
       const s = seam.open(ws, r);
       ws.on("message", (data: Buffer, binary: boolean) =>
         seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString()));
-      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code, reason.toString()));
+      // ws answers a bad frame itself (1009, 1007, 1002), stops reading, then reports 1006: report its code.
+      let fault = 0;
+      ws.on("error", (e: Error & { code?: string }) => {
+        if (!e.code?.startsWith("WS_ERR_")) return seam.error(s, e);
+        fault = e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002;
+      });
+      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code === 1006 && fault ? fault : code, reason.toString()));
       ws.on("pong", () => seam.pong(s));
-      ws.on("error", (e) => seam.error(s, e)); // ws closes the socket itself (1009, 1007, ...)
     });
   }
 
   return {
-    admit,
+    admit: (request, info) => seam.upgrade(request, info),
     handleUpgrade,
     attach(server, options = {}) {
       const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
