@@ -2,7 +2,6 @@
  * Run a server in another runtime as a child process: start it, wait for the one line it
  * prints with its URL, and stop it with SIGTERM (the entry then calls its handle's `stop()`).
  */
-import { build } from "esbuild";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Started } from "./conformance.ts";
@@ -64,11 +63,16 @@ export function denoCommand(entry: string): Command {
  * (inside the repo, so `ws`, `hono`, ... still resolve from node_modules) and run it with the
  * system `node`, the real runtime, not Bun's Node compatibility.
  */
+let builds = 0;
 export async function nodeCommand(entry: string): Promise<Command> {
   const dir = join(root, ".artifacts", "node");
   mkdirSync(dir, { recursive: true });
-  const outfile = join(dir, `${entry.replace(/\W+/g, "_")}-${process.pid}.mjs`);
-  await build({ entryPoints: [join(root, entry)], outfile, bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", logLevel: "error" });
+  const outfile = join(dir, `${entry.replace(/\W+/g, "_")}-${process.pid}-${++builds}.mjs`);
+  // The esbuild CLI, one process per build: its JS API keeps a service child that a timed-out
+  // test can take down with it, failing every later build.
+  const esbuild = Bun.spawn([bin("esbuild"), join(root, entry), "--bundle", "--platform=node", "--format=esm", "--target=node20",
+    "--packages=external", "--log-level=error", `--outfile=${outfile}`], { stderr: "pipe" });
+  if ((await esbuild.exited) !== 0) throw new Error(`esbuild ${entry}: ${await new Response(esbuild.stderr).text()}`);
   return { cmd: ["node", outfile], cleanup: () => rmSync(outfile, { force: true }) };
 }
 
