@@ -91,6 +91,7 @@ export interface DenoHandler {
 
 /** Build the handler for your own `Deno.serve((req, info) => ...)`. */
 export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): DenoHandler {
+  const sessions = new WeakMap<WebSocket, Session<unknown>>();
   const driver: Driver<WebSocket> = {
     capabilities,
     send(ws, data) {
@@ -101,7 +102,13 @@ export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): Den
       ws.send(data as string | BufferSource); // the core never hands over SharedArrayBuffer views
       return behind > 0 ? "queued" : "sent";
     },
-    close: (ws, code, reason) => ws.close(code, reason),
+    close(ws, code, reason) {
+      ws.close(code, reason);
+      // Deno fires `close` only once the peer answers, never for a dead one; Bun reports at once.
+      // Do as Bun: for the hub the session ends now, with the code it chose.
+      const s = sessions.get(ws);
+      if (s) queueMicrotask(() => seam.close(s, code, reason));
+    },
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
@@ -109,7 +116,7 @@ export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): Den
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout: options.idleTimeout });
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
     let session: Session<unknown> | undefined;
-    socket.onopen = () => (session = seam.open(socket, a));
+    socket.onopen = () => sessions.set(socket, (session = seam.open(socket, a)));
     socket.onmessage = (e) => session && seam.message(session, e.data as string | ArrayBuffer);
     socket.onclose = (e) => session && seam.close(session, e.code, e.reason);
     socket.onerror = (e) => seam.error(session, (e as ErrorEvent).error ?? e);

@@ -14,12 +14,12 @@
  */
 import { createServer as httpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as httpsServer, type ServerOptions as TlsOptions } from "node:https";
-import type { EventEmitter } from "node:events";
+import { once, type EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import { Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { Admission, Capabilities, Driver, Hub, Seam, UpgradeInfo } from "../src/mod.ts";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
 export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false };
@@ -74,8 +74,7 @@ export interface NodeHandler {
 /** The upgrade request as a web-standard `Request` (absolute URL from the Host header and the scheme). */
 function toRequest(req: IncomingMessage, body?: ReadableStream<Uint8Array>): Request {
   const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
-  // Only origin-form targets: "//evil.example/x" must stay a path, never become the host.
-  const target = req.url?.startsWith("/") ? req.url : "/";
+  const target = req.url?.startsWith("/") ? req.url : "/"; // origin-form only: "//evil.example/x" stays a path
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
   const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body, duplex: body && "half" };
@@ -95,6 +94,7 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
 export function createHandler<D>(hub: Hub<D>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
+  const sessions = new WeakMap<WebSocket, Session<unknown>>();
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
@@ -108,10 +108,14 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
     send(ws, data) {
       if (ws.readyState !== ws.OPEN) return "dropped";
       ws.send(data);
-      // Whatever the kernel did not take at once stays in the socket's buffer.
-      return ws.bufferedAmount > 0 ? "queued" : "sent";
+      return ws.bufferedAmount > 0 ? "queued" : "sent"; // what the kernel did not take at once waits here
     },
-    close: (ws, code, reason) => ws.close(code, reason),
+    close(ws, code, reason) {
+      ws.close(code, reason);
+      // ws reports `close` once the peer answers (30 s later for a dead one); Bun reports at once.
+      const s = sessions.get(ws); // do as Bun: for the hub the session ends now, with its own code
+      if (s) queueMicrotask(() => seam.close(s, code, reason));
+    },
     ping: (ws) => ws.ping(),
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
@@ -130,15 +134,15 @@ export function createHandler<D>(hub: Hub<D>): NodeHandler {
     wss.handleUpgrade(req, socket, head, (ws) => { // (ws drops a socket the peer closed while we decided)
       socket.off("error", ignore); // ws listens from here on
       const s = seam.open(ws, r);
+      sessions.set(ws, s);
       ws.on("message", (data: Buffer, binary: boolean) =>
         seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString()));
-      // ws answers a bad frame itself (1009, 1007, 1002), stops reading, then reports 1006: report its code.
-      let fault = 0;
+      // ws answers a bad frame itself (1009, 1007, 1002), stops reading, and says 1006 later: report its code now.
       ws.on("error", (e: Error & { code?: string }) => {
         if (!e.code?.startsWith("WS_ERR_")) return seam.error(s, e);
-        fault = e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002;
+        seam.close(s, e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002, "");
       });
-      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code === 1006 && fault ? fault : code, reason.toString()));
+      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code, reason.toString()));
       ws.on("pong", () => seam.pong(s));
     });
   }
@@ -172,29 +176,25 @@ async function respond(req: IncomingMessage, res: ServerResponse, fetch?: ServeO
 }
 
 /** Serve a hub on its own `http` (or, with `tls`, `https`) server. Resolves once listening. */
-export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+export async function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub);
   const listener = (req: IncomingMessage, res: ServerResponse): void =>
     void respond(req, res, options.fetch).catch(() => res.headersSent ? res.destroy() : res.writeHead(500).end());
   const server: Server = options.tls ? httpsServer(options.tls, listener) : httpServer(listener);
   h.attach(server, { path: options.path });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.hostname, () => {
-      server.off("error", reject);
-      const { address, port } = server.address() as AddressInfo;
-      const host = address === "0.0.0.0" || address === "::" ? "localhost" : address;
-      resolve({
-        port,
-        hostname: address,
-        url: `${options.tls ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
-        async stop() {
-          await hub.close();
-          // Upgraded sockets are no longer the server's; idle keep-alive ones would hold close() open.
-          server.closeAllConnections();
-          await new Promise<void>((done) => server.close(() => done()));
-        },
-      });
-    });
-  });
+  server.listen(options.port ?? 0, options.hostname);
+  await once(server, "listening"); // rejects on "error" (port in use, ...)
+  const { address, port } = server.address() as AddressInfo;
+  const host = address === "0.0.0.0" || address === "::" ? "localhost" : address;
+  return {
+    port,
+    hostname: address,
+    url: `${options.tls ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
+    async stop() {
+      await hub.close();
+      // Upgraded sockets are no longer the server's; idle keep-alive ones would hold close() open.
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
 }

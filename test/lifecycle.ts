@@ -4,6 +4,7 @@
  * host's own TLS options (a certificate made at test time, trusted by the client as its CA).
  */
 import { describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { TestClient } from "./client.ts";
 import type { Started } from "./conformance.ts";
 import { makeCert, type Cert } from "./tls.ts";
@@ -21,6 +22,32 @@ const nextMessage = (ws: WebSocket): Promise<unknown> => new Promise((r) => ws.a
 const closed = (ws: WebSocket): Promise<number> => new Promise((r) => ws.addEventListener("close", (e) => r(e.code), { once: true }));
 
 /** `start(overrides, cert)`: the fixture on the host, served over TLS when a certificate is given. */
+/**
+ * A raw-mode peer that learns its session id (one masked "__sid" frame) and then goes dead:
+ * it reads nothing more and never answers a close frame.
+ */
+function deadPeer(url: string): Promise<{ sid: string; destroy(): void }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname, () => {
+      sock.write(`GET / HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      // FIN + text, masked, 5 bytes; an all-zero mask leaves the payload as is.
+      sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | 5, 0, 0, 0, 0]), Buffer.from("__sid")]));
+    });
+    let buf = Buffer.alloc(0);
+    sock.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf("\r\n\r\n");
+      const frame = end < 0 ? undefined : buf.subarray(end + 4);
+      if (!frame || frame.length < 2 || frame.length < 2 + frame[1]!) return;
+      sock.pause(); // dead from here on
+      resolve({ sid: frame.subarray(2, 2 + frame[1]!).toString(), destroy: () => sock.destroy() });
+    });
+    sock.on("error", reject);
+  });
+}
+
 export function lifecycle(host: string, start: (overrides?: object, cert?: Cert) => Promise<Started>): void {
   describe(`server handle: ${host}`, () => {
     test("reports the real port of port 0 and the peer address; stop() closes every session with 1001", async () => {
@@ -34,6 +61,23 @@ export function lifecycle(host: string, start: (overrides?: object, cert?: Cert)
       expect((await bye).c).toBe(1001);
       expect((await env.closed).code).toBe(1001);
       expect((await raw.closed).code).toBe(1001);
+    });
+
+    test("a close the server starts reaches the close hook with its code, even when the peer is dead", async () => {
+      const server = await start();
+      const obs = await TestClient.envelope(server.url);
+      const peer = await deadPeer(server.url);
+      try {
+        obs.send({ t: "join", g: "observers", id: "obs" });
+        await obs.frame((f) => f.id === "obs");
+        expect(await obs.call("test/drop", { sid: peer.sid, code: 4001, reason: "kicked" })).toBe(true);
+        const hook = await obs.frame((f) => f.e === "closed" && (f.d as { sid: string }).sid === peer.sid);
+        expect(hook.d).toMatchObject({ code: 4001, reason: "kicked" });
+        await obs.close();
+      } finally {
+        peer.destroy();
+        await server.stop();
+      }
     });
 
     test("wss:// with the host's own TLS options", async () => {
