@@ -140,7 +140,8 @@ export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<Serve
     // onListen: Deno logs "Listening on ..." by default; a library must stay quiet.
     { port: options.port ?? 0, hostname: options.hostname, cert: options.tls?.cert, key: options.tls?.key, onListen() {} },
     (req, info) => {
-      const isUpgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+      // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
+      const isUpgrade = req.headers.has("upgrade");
       if (isUpgrade && (!options.path || new URL(req.url).pathname === options.path)) return h.upgrade(req, info);
       if (options.fetch) return options.fetch(req, info);
       return new Response(isUpgrade ? "not found" : "expected a WebSocket upgrade", { status: isUpgrade ? 404 : 426 });
