@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import type { Admission, Capabilities, Driver, Hub, Seam, Session } from "../src/mod.ts";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
 
 // The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
 interface BunSocket {
@@ -93,6 +93,10 @@ export interface BunHandler {
   upgrade(req: Request, server: BunServer): Promise<Response | undefined>;
   /** The `websocket` option of `Bun.serve`. */
   readonly websocket: BunWebSocketHandler;
+  /** Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal. */
+  admit(req: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /** Upgrade `req` for an admission; `false` when Bun refused (then answer the request yourself). */
+  accept(req: Request, server: BunServer, admission: Admission<unknown>): boolean;
 }
 
 /** Build the handler pair for your own `Bun.serve({ fetch, websocket })`. */
@@ -113,13 +117,18 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
     publishExcept: (ws, topic, data) => void ws.publish(topic, data),
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, BunSocket>;
+  const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
+  const accept = (req: Request, srv: BunServer, a: Admission<unknown>): boolean => {
+    server = srv;
+    return srv.upgrade(req, { data: { a }, headers: a.protocol ? { "Sec-WebSocket-Protocol": a.protocol } : undefined });
+  };
   return {
+    admit,
+    accept,
     async upgrade(req, srv) {
-      server = srv;
-      const r = await seam.upgrade(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
+      const r = await admit(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
       if (r instanceof Response) return r;
-      const headers = r.protocol ? { "Sec-WebSocket-Protocol": r.protocol } : undefined;
-      return srv.upgrade(req, { data: { a: r }, headers }) ? undefined : new Response("upgrade failed", { status: 400 });
+      return accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
     },
     websocket: {
       // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling

@@ -1,5 +1,9 @@
 /**
- * Echo server: `bun run examples/echo.ts` (or `npm run echo`). Listens on $PORT (default 8080).
+ * Echo server on whichever runtime runs it. Listens on $PORT (default 8080).
+ *
+ *   bun run examples/echo.ts           (or: npm run echo)
+ *   npx deno run -A examples/echo.ts   (or: npm run echo:deno)
+ *   npm run echo:node                  (Node 20 cannot strip types: esbuild bundles it first)
  *
  * One URL serves both kinds of client with the hub's default options:
  * - a bare WebSocket that offers no subprotocol gets each text or binary frame back unchanged;
@@ -7,7 +11,14 @@
  *   malformed frame gets an `err` frame while the session stays open.
  */
 import { createHub } from "wirehub";
-import { serve } from "wirehub/bun";
+
+// The same `serve` on every host: only the import path changes. Literal paths, so a bundler
+// (the Node route) can follow them.
+const { serve } = "Bun" in globalThis
+  ? await import("wirehub/bun")
+  : "Deno" in globalThis
+    ? await import("wirehub/deno")
+    : await import("wirehub/node");
 
 const hub = createHub({
   message(session, msg) {

@@ -139,16 +139,18 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
     case "leave": {
       const { g, t } = f;
       const maxGroups = hub.options.limits?.groupsPerSession ?? 64;
-      if (t === "join" && !s.groups.has(g) && s.groups.size >= maxGroups) {
+      // Joins still waiting for `authorize` count too: a burst of joins must not slip past the cap.
+      if (t === "join" && !s.groups.has(g) && s.groups.size + s.joining >= maxGroups) {
         s.sendRaw(encodeError(f.id, "forbidden", `group limit reached (${maxGroups})`));
         return;
       }
+      if (t === "join") s.joining++;
       settle(hub, s, f.id, () =>
         authorized(hub, s, { type: t, group: g }).then(() => {
           if (t === "join") hub.join(s, g);
           else hub.leave(s, g);
           return { g };
-        }));
+        }), undefined, t === "join" ? () => s.joining-- : undefined);
       return;
     }
     case "pub": {

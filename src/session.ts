@@ -124,6 +124,8 @@ export class Session<D = SessionData> {
   authFailures = 0;
   /** @internal async request handlers still running */
   inflight = 0;
+  /** @internal client joins waiting for the authorize hook */
+  joining = 0;
   /** @internal rate-limit bucket */
   bucket: Bucket | undefined = undefined;
   /** @internal an over-limit error frame was sent since the bucket last allowed a message */

@@ -1,0 +1,162 @@
+/**
+ * Deno adapter: serves a hub with `Deno.serve` and `Deno.upgradeWebSocket`.
+ * Host documentation: https://docs.deno.com/api/deno/~/Deno.upgradeWebSocket
+ * and https://docs.deno.com/api/deno/~/Deno.serve
+ *
+ * ```ts
+ * import { createHub } from "wirehub";
+ * import { serve } from "wirehub/deno";
+ * const server = await serve(createHub(), { port: 8080 });
+ * ```
+ * @module
+ */
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
+
+// The few Deno types this file touches, declared here so tsc needs no Deno type library.
+interface DenoNetAddr {
+  readonly hostname: string;
+  readonly port: number;
+}
+/** The second argument of a `Deno.serve` handler (`Deno.ServeHandlerInfo`). */
+export interface DenoServeInfo {
+  readonly remoteAddr: DenoNetAddr;
+}
+interface DenoServer {
+  readonly addr: DenoNetAddr;
+  shutdown(): Promise<void>;
+}
+declare const Deno: {
+  serve(
+    options: { port?: number; hostname?: string; cert?: string; key?: string; onListen?(addr: DenoNetAddr): void },
+    handler: (req: Request, info: DenoServeInfo) => Response | Promise<Response>,
+  ): DenoServer;
+  upgradeWebSocket(req: Request, options?: { protocol?: string; idleTimeout?: number }): { socket: WebSocket; response: Response };
+};
+
+/** What Deno can do, as the conformance suite reads it. */
+export const capabilities: Capabilities = {
+  // Deno's server socket can neither send a ping nor report a pong; `idleTimeout` pings for us.
+  protocolPing: false,
+  nativePubSub: false,
+  // `WebSocket.bufferedAmount` is real on Deno's server socket: it counts bytes whose write is pending.
+  bufferedAmount: true,
+  hibernation: false,
+};
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /**
+   * Seconds between Deno's own protocol pings; a peer that does not answer one in time is
+   * closed (the close hook sees 1006 or the code Deno reports). `0` turns them off.
+   * Default: Deno's default (30).
+   */
+  readonly idleTimeout?: number;
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions extends HandlerOptions {
+  /** Port to listen on; `0` picks a free one (read it from the handle). Default `0`. */
+  readonly port?: number;
+  /** Interface to bind. Default: Deno's default (`0.0.0.0`). */
+  readonly hostname?: string;
+  /** Only upgrade requests on this path; others go to `fetch`. Default: every path. */
+  readonly path?: string;
+  /** Answer plain HTTP requests (and upgrades on other paths). Default: 426 / 404. */
+  readonly fetch?: (request: Request, info: DenoServeInfo) => Response | Promise<Response>;
+  /** PEM certificate chain and key, passed to `Deno.serve` as `cert`/`key` for `wss://`. Default: none. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** A running server: the same shape on every host. */
+export interface ServerHandle {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** The hostname bound. */
+  readonly hostname: string;
+  /** `ws://` or `wss://` URL of the server. */
+  readonly url: string;
+  /** Graceful stop: every session is closed with 1001, then the listener stops. */
+  stop(): Promise<void>;
+}
+
+/** The pieces to mount a hub in your own `Deno.serve` handler. */
+export interface DenoHandler {
+  /** Decide and, if accepted, upgrade `req`: returns the response to hand back to `Deno.serve`. */
+  upgrade(req: Request, info?: DenoServeInfo): Promise<Response>;
+  /** Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal. */
+  admit(req: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /** Upgrade `req` for an admission. Return the result from `Deno.serve`'s handler as is. */
+  accept(req: Request, admission: Admission<unknown>): Response;
+}
+
+/** Build the handler for your own `Deno.serve((req, info) => ...)`. */
+export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): DenoHandler {
+  const sessions = new WeakMap<WebSocket, Session<unknown>>();
+  const driver: Driver<WebSocket> = {
+    capabilities,
+    send(ws, data) {
+      if (ws.readyState !== WebSocket.OPEN) return "dropped";
+      // Every send on Deno is an async write, so bufferedAmount is above 0 right after any send.
+      // Backpressure means this frame waits behind earlier unwritten ones: look before sending.
+      const behind = ws.bufferedAmount;
+      ws.send(data as string | BufferSource); // the core never hands over SharedArrayBuffer views
+      return behind > 0 ? "queued" : "sent";
+    },
+    close(ws, code, reason) {
+      ws.close(code, reason);
+      // Deno fires `close` only once the peer answers, never for a dead one; Bun reports at once.
+      // Do as Bun: for the hub the session ends now, with the code it chose.
+      const s = sessions.get(ws);
+      if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
+    },
+    bufferedAmount: (ws) => ws.bufferedAmount,
+  };
+  const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
+  const accept = (req: Request, a: Admission<unknown>): Response => {
+    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout: options.idleTimeout });
+    socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
+    let session: Session<unknown> | undefined;
+    socket.onopen = () => sessions.set(socket, (session = seam.open(socket, a)));
+    socket.onmessage = (e) => session && seam.message(session, e.data as string | ArrayBuffer, socket);
+    socket.onclose = (e) => session && seam.close(session, e.code, e.reason, socket);
+    socket.onerror = (e) => seam.error(session, (e as ErrorEvent).error ?? e);
+    return response;
+  };
+  const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
+  return {
+    admit,
+    accept,
+    async upgrade(req, info) {
+      const r = await admit(req, { remoteAddress: info?.remoteAddr.hostname ?? "" });
+      return r instanceof Response ? r : accept(req, r);
+    },
+  };
+}
+
+/** Serve a hub with `Deno.serve`. Resolves once listening. */
+export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+  const h = createHandler(hub, options);
+  const server = Deno.serve(
+    // onListen: Deno logs "Listening on ..." by default; a library must stay quiet.
+    { port: options.port ?? 0, hostname: options.hostname, cert: options.tls?.cert, key: options.tls?.key, onListen() {} },
+    (req, info) => {
+      // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
+      const isUpgrade = req.headers.has("upgrade");
+      if (isUpgrade && (!options.path || new URL(req.url).pathname === options.path)) return h.upgrade(req, info);
+      if (options.fetch) return options.fetch(req, info);
+      return new Response(isUpgrade ? "not found" : "expected a WebSocket upgrade", { status: isUpgrade ? 404 : 426 });
+    },
+  );
+  const { hostname, port } = server.addr;
+  const scheme = options.tls ? "wss" : "ws";
+  const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+  return Promise.resolve({
+    port,
+    hostname,
+    url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
+    async stop() {
+      await hub.close();
+      await server.shutdown();
+    },
+  });
+}

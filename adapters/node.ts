@@ -1,0 +1,201 @@
+/// <reference types="node" />
+/**
+ * Node adapter: the `ws` package in `noServer` mode, on a plain `http.Server`/`https.Server`
+ * or on the server `@hono/node-server` returns. Upgrades are decided on a web-standard `Request`.
+ * Host documentation: https://github.com/websockets/ws/blob/master/doc/ws.md
+ * and https://nodejs.org/api/http.html#event-upgrade
+ *
+ * ```ts
+ * import { createHub } from "wirehub";
+ * import { serve } from "wirehub/node";
+ * const server = await serve(createHub(), { port: 8080 });
+ * ```
+ * @module
+ */
+import { createServer as httpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as httpsServer, type ServerOptions as TlsOptions } from "node:https";
+import { once, type EventEmitter } from "node:events";
+import type { AddressInfo } from "node:net";
+import { Readable, type Duplex } from "node:stream";
+import type { ReadableStream as WebStream } from "node:stream/web";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
+
+/** What Node (with `ws`) can do, as the conformance suite reads it. */
+export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false };
+
+/** Decides one upgrade: an admission to accept, or the `Response` to write back instead. */
+export type Decide = (request: Request, req: IncomingMessage) => Promise<Admission<unknown> | Response>;
+
+/** Options of {@link NodeHandler.attach}. */
+export interface AttachOptions {
+  /** Only take upgrades on this path; others are left to other `upgrade` listeners (or get 404). Default: every path. */
+  readonly path?: string;
+  /** How upgrades are decided. Default: the hub's own rules ({@link NodeHandler.admit}). `wirehub/hono` passes its app here. */
+  readonly decide?: Decide;
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /** Port to listen on; `0` picks a free one (read it from the handle). Default `0`. */
+  readonly port?: number;
+  /** Interface to bind. Default: Node's default (all interfaces). */
+  readonly hostname?: string;
+  /** Only upgrade requests on this path; others get 404. Default: every path. */
+  readonly path?: string;
+  /** Answer plain HTTP requests. Default: 426. */
+  readonly fetch?: (request: Request) => Response | Promise<Response>;
+  /** Node's `https.createServer` options (`{ cert, key }`, …) for `wss://`. Default: none (plain `http`). */
+  readonly tls?: TlsOptions;
+}
+
+/** A running server: the same shape on every host. */
+export interface ServerHandle {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** The hostname bound. */
+  readonly hostname: string;
+  /** `ws://` or `wss://` URL of the server. */
+  readonly url: string;
+  /** Graceful stop: every session is closed with 1001, then the listener stops. */
+  stop(): Promise<void>;
+}
+
+/** The pieces to mount a hub on your own Node server. */
+export interface NodeHandler {
+  /** Handle one `upgrade` event: decide on a `Request`, then upgrade or write the refusal and destroy the socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decide?: Decide): Promise<void>;
+  /** Listen to `server`'s `upgrade` event (an `http`, `https` or `@hono/node-server` server). Returns a detach function. */
+  attach(server: EventEmitter, options?: AttachOptions): () => void;
+  /** Only decide by the hub's rules: an admission or the refusal. */
+  admit(request: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+}
+
+/** The upgrade request as a web-standard `Request` (absolute URL from the Host header and the scheme). */
+function toRequest(req: IncomingMessage, body?: ReadableStream<Uint8Array>): Request {
+  const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+  const target = req.url?.startsWith("/") ? req.url : "/"; // origin-form only: "//evil.example/x" stays a path
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body, duplex: body && "half" };
+  return new Request(new URL(`${scheme}://${req.headers.host ?? "localhost"}${target}`), init);
+}
+
+/** Write a `Response` to a raw socket that never became a WebSocket, then destroy it. */
+async function refuse(socket: Duplex, res: Response): Promise<void> {
+  const body = Buffer.from(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+  if (socket.destroyed) return;
+  let head = `HTTP/1.1 ${res.status} ${res.statusText || STATUS_CODES[res.status] || ""}\r\n`;
+  for (const [k, v] of res.headers) if (k !== "content-length" && k !== "connection" && k !== "transfer-encoding") head += `${k}: ${v}\r\n`;
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]), () => socket.destroy());
+}
+
+/** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
+export function createHandler<D>(hub: Hub<D>): NodeHandler {
+  const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
+  const sessions = new WeakMap<WebSocket, Session<unknown>>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false, // the hub tracks sessions; a second set would only cost memory
+    // At ws's own limit the hook would see 1006 (see below): the core enforces the exact one, ws caps memory.
+    maxPayload: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
+    // ws would echo nothing or the client's first offer; the hub has already chosen.
+    handleProtocols: (_offered, req) => admissions.get(req)?.protocol || false,
+  });
+  const driver: Driver<WebSocket> = {
+    capabilities,
+    send(ws, data) {
+      if (ws.readyState !== ws.OPEN) return "dropped";
+      ws.send(data);
+      return ws.bufferedAmount > 0 ? "queued" : "sent"; // what the kernel did not take at once waits here
+    },
+    close(ws, code, reason) {
+      ws.close(code, reason);
+      // ws reports `close` once the peer answers (30 s later for a dead one); Bun reports at once.
+      const s = sessions.get(ws); // do as Bun: for the hub the session ends now, with its own code
+      if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
+    },
+    ping: (ws) => ws.ping(),
+    bufferedAmount: (ws) => ws.bufferedAmount,
+  };
+  const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
+  const ignore = (): void => {};
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decide?: Decide): Promise<void> {
+    socket.on("error", ignore); // a peer that leaves mid-decision must not crash the process
+    const by: Decide = decide ?? ((request) => seam.upgrade(request, { remoteAddress: req.socket.remoteAddress ?? "" }));
+    const r = await (async () => by(toRequest(req), req))().catch((error: unknown) => {
+      seam.error(undefined, error); // a Host header that makes no URL, or a throwing decide
+      return new Response("bad upgrade request", { status: 400 });
+    });
+    if (r instanceof Response) return refuse(socket, r);
+    admissions.set(req, r);
+    wss.handleUpgrade(req, socket, head, (ws) => { // (ws drops a socket the peer closed while we decided)
+      socket.off("error", ignore); // ws listens from here on
+      const s = seam.open(ws, r);
+      sessions.set(ws, s);
+      ws.on("message", (data: Buffer, binary: boolean) =>
+        seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), ws));
+      // ws answers a bad frame itself (1009, 1007, 1002), stops reading, and says 1006 later: report its code now.
+      ws.on("error", (e: Error & { code?: string }) => {
+        if (!e.code?.startsWith("WS_ERR_")) return seam.error(s, e);
+        seam.close(s, e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002, "", ws);
+      });
+      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code, reason.toString(), ws));
+      ws.on("pong", () => seam.pong(s));
+      ws.on("ping", () => seam.ping(s)); // ws answers it itself (autoPong); the hub only records it
+    });
+  }
+
+  return {
+    admit: (request, info) => seam.upgrade(request, info),
+    handleUpgrade,
+    attach(server, options = {}) {
+      const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (options.path && (req.url ?? "/").split("?")[0] !== options.path) {
+          // Another listener may own this path; answer only when nobody else can.
+          if (server.listenerCount("upgrade") === 1) void refuse(socket, new Response("not found", { status: 404 }));
+          return;
+        }
+        void handleUpgrade(req, socket, head, options.decide);
+      };
+      server.on("upgrade", listener);
+      return () => void server.off("upgrade", listener);
+    },
+  };
+}
+
+/** Answer a plain HTTP request with `fetch`, or 426. */
+async function respond(req: IncomingMessage, res: ServerResponse, fetch?: ServeOptions["fetch"]): Promise<void> {
+  if (!fetch) return void res.writeHead(426, { "content-type": "text/plain" }).end("expected a WebSocket upgrade");
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+  const r = await fetch(toRequest(req, body));
+  res.writeHead(r.status, r.statusText, [...r.headers].flat()); // iteration keeps each set-cookie apart
+  if (r.body) Readable.fromWeb(r.body as WebStream).pipe(res);
+  else res.end();
+}
+
+/** Serve a hub on its own `http` (or, with `tls`, `https`) server. Resolves once listening. */
+export async function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+  const h = createHandler(hub);
+  const listener = (req: IncomingMessage, res: ServerResponse): void =>
+    void respond(req, res, options.fetch).catch(() => res.headersSent ? res.destroy() : res.writeHead(500).end());
+  const server: Server = options.tls ? httpsServer(options.tls, listener) : httpServer(listener);
+  h.attach(server, { path: options.path });
+  server.listen(options.port ?? 0, options.hostname);
+  await once(server, "listening"); // rejects on "error" (port in use, ...)
+  const { address, port } = server.address() as AddressInfo;
+  const host = address === "0.0.0.0" || address === "::" ? "localhost" : address;
+  return {
+    port,
+    hostname: address,
+    url: `${options.tls ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
+    async stop() {
+      await hub.close();
+      // Upgraded sockets are no longer the server's; idle keep-alive ones would hold close() open.
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
