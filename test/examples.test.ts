@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { connect, RemoteError } from "../src/client.ts";
 import type { TodoApi } from "../examples/rpc-api.ts";
-import { TestClient } from "./client.ts";
+import { TestClient, upgradeStatus } from "./client.ts";
 import { startExample, type Example } from "./example-process.ts";
 
 const running: Example[] = [];
@@ -50,4 +50,23 @@ test("rpc: typed requests validated by a zod schema; invalid input never reaches
   expect(await bob.request("todo/list")).toEqual([{ id: 1, title: "write tests", priority: 3 }]);
   alice.close();
   bob.close();
+});
+
+test("hono-app: pages, middleware and a hub on one route; the app's guard decides the upgrade", async () => {
+  const ex = await startExample("examples/hono-app.ts");
+  running.push(ex);
+  const http = ex.url.replace(/^ws/, "http");
+  const page = await fetch(http);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("x-powered-by")).toBe("wirehub + hono");
+  expect(await page.text()).toContain("Signed in as <b>nobody</b>");
+  expect(await upgradeStatus(`${ex.url}ws`)).toBe(401); // the app's guard, before any session
+  const login = await fetch(`${http}login?user=ada`, { redirect: "manual" });
+  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  const sock = new WebSocket(`${ex.url}ws`, { headers: { cookie } } as unknown as string[]);
+  const got = new Promise<string>((resolve) => (sock.onmessage = (e) => resolve(e.data as string)));
+  await new Promise((r) => (sock.onopen = r));
+  sock.send("hello");
+  expect(JSON.parse(await got)).toEqual({ from: "ada", text: "hello" });
+  sock.close();
 });
