@@ -3,9 +3,10 @@
  * @module
  */
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
-import { MemoryBroker, type BrokerLink, type Packet } from "./broker.ts";
+import { MemoryBroker, type BrokerLink, type BrokerNode, type Packet } from "./broker.ts";
+import { Cluster } from "./cluster.ts";
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
-import { ProtocolError, WirehubError } from "./errors.ts";
+import { BrokerError, ProtocolError, WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
 import { Liveness } from "./liveness.ts";
@@ -52,7 +53,10 @@ export class Hub<D = SessionData> {
   /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
   /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
   /** @internal sessions that keep a replay buffer */ rings = 0;
+  /** @internal cluster-wide presence and resume; set when a broker with a store was given */
+  readonly cluster: Cluster<D> | undefined;
   #seq = 0;
+  #sends = 0;
   readonly #link: BrokerLink;
   readonly #sharedBroker: boolean;
   #closing = false;
@@ -64,9 +68,20 @@ export class Hub<D = SessionData> {
     this.presence = new Presence(this);
     this.liveness = new Liveness(this);
     this.#sharedBroker = options.broker !== undefined;
-    const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
+    const node: BrokerNode = {
+      id: this.id,
+      receive: (topic: string, p: Packet) => receive(this, topic, p),
+      state: (up, error) => this.#brokerState(up, error),
+      failed: (topic, error) => {
+        this.metrics.brokerFailed++;
+        this.report(new BrokerError(`a send on "${topic}" did not reach the broker`, { topic, cause: error }));
+      },
+    };
     this.#link = (options.broker ?? new MemoryBroker()).connect(node);
     if (this.#sharedBroker) this.#link.subscribe("all");
+    // A hub with its own private broker has nobody to share presence or sessions with.
+    this.cluster = this.#sharedBroker && this.#link.store ? new Cluster(this, this.#link, this.#link.store) : undefined;
+    this.cluster?.start();
   }
 
   /** Register a request handler by name (`create/user`). Replaces an earlier one. */
@@ -85,13 +100,14 @@ export class Hub<D = SessionData> {
   emit(event: string, data: unknown, target: Target = {}): void {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
-    deliver(this, event, data, to, target.group, except);
+    const n = ++this.#sends;
+    deliver(this, event, data, to, target.group, except, this.id + "." + n);
     if (to) {
       for (const id of to) {
-        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except));
+        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
       }
     } else {
-      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except));
+      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n));
     }
   }
 
@@ -128,7 +144,7 @@ export class Hub<D = SessionData> {
       this.#link.subscribe("g:" + group);
     }
     members.add(s);
-    if (s.authenticated) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
+    if (s.authenticated && s.open) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
     this.presence.joined(s, group);
   }
 
@@ -169,6 +185,7 @@ export class Hub<D = SessionData> {
   async close(options: HubCloseOptions = {}): Promise<void> {
     this.#closing = true;
     this.liveness.stop();
+    this.cluster?.stop();
     const code = options.code ?? 1001;
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
@@ -215,9 +232,9 @@ export class Hub<D = SessionData> {
     return this.driver;
   }
 
-  /** @internal write one frame to one session; `seq` marks a replayable frame */
-  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number): SendStatus {
-    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames);
+  /** @internal write one frame to one session; `seq` marks a replayable frame, `key` names its send cluster-wide */
+  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number, key?: string): SendStatus {
+    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames, key);
     if (s.state === DETACHED) return "queued";
     const d = this.driver!;
     // Only a socket whose last send was queued can be over the bound: ask the host then.
@@ -248,10 +265,26 @@ export class Hub<D = SessionData> {
     return this.rings > 0 ? ++this.#seq : undefined;
   }
 
+  /** @internal the number of a new send from this hub (with the hub id, its key cluster-wide) */
+  nextKey(): number {
+    return ++this.#sends;
+  }
+
+  /** @internal the last sequence number this hub gave out */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** @internal continue numbering above `seq` (a session handed over from an instance that numbered up to it) */
+  seqFloor(seq: number): void {
+    if (seq > this.#seq) this.#seq = seq;
+  }
+
   /** @internal a new resume token for `s` (the old one stops working) */
   issueToken(s: Session<D>): string {
     if (s.resumeToken) this.tokens.delete(s.resumeToken);
-    const t = newId();
+    // The session id leads the token so that another instance of a cluster knows whom to claim it from.
+    const t = s.id + "." + newId();
     this.tokens.set(t, s);
     s.resumeToken = t;
     return t;
@@ -310,7 +343,7 @@ export class Hub<D = SessionData> {
     if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
     let rt: string | undefined;
     if (rp?.acks) {
-      s.ring = { seq: [], frames: [], lost: false };
+      s.ring = { seq: [], frames: [], keys: [], lost: false };
       this.rings++;
       rt = this.issueToken(s);
     }
@@ -336,7 +369,7 @@ export class Hub<D = SessionData> {
     const info = s.publicInfo;
     s.state = CLOSED;
     this.metrics.sessions--;
-    this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
+    if (!s.quiet) this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
     if (this.options.maxSessionsPerAddress) {
       const n = (this.perAddress.get(s.remoteAddress) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(s.remoteAddress);
@@ -354,8 +387,15 @@ export class Hub<D = SessionData> {
     this.presence.closed(s, info);
     if (this.#sharedBroker) this.#link.unsubscribe("s:" + s.id);
     s.failPending();
-    if (this.options.close) this.guard(s, () => this.options.close!(s, code, reason));
+    // A quiet session was handed to another instance: it lives on there, so no close hook here.
+    if (this.options.close && !s.quiet) this.guard(s, () => this.options.close!(s, code, reason));
     s.onClosed?.();
+  }
+
+  #brokerState(up: boolean, error: unknown): void {
+    if (up) this.cluster?.resync();
+    else this.metrics.brokerOutages++;
+    if (this.options.brokerState) this.guard(undefined, () => this.options.brokerState!(up, error));
   }
 }
 

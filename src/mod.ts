@@ -30,11 +30,14 @@ export { Session } from "./session.ts";
 export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.ts";
 
 export { MemoryBroker } from "./broker.ts";
-export type { Broker, BrokerLink, BrokerNode, Packet } from "./broker.ts";
+export type { Broker, BrokerLink, BrokerNode, BrokerStore, MemoryBrokerOptions, Packet, StoreEntry } from "./broker.ts";
+export { Cluster } from "./cluster.ts";
+export type { RemotePeer } from "./cluster.ts";
 
 export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";
 
 export {
+  BrokerError,
   ClosedError,
   ForbiddenError,
   NotFoundError,
