@@ -52,32 +52,32 @@ export class Presence<D> {
     if (change.alias !== undefined) this.#index(s, change.alias ?? undefined);
     if (change.available !== undefined) s.available = change.available;
     const after = visible(s);
+    this.#hub.cluster?.sync(s); // the store first: whoever sees the event and then lists finds the change
     const scopes = this.#scopes(s);
     for (const g of scopes) {
       if (before && !after) this.#send("leave", g, old!, s);
       else if (!before && after) this.#send("join", g, s.publicInfo!, s);
       else if (before && after && (old!.alias !== s.alias)) this.#send("update", g, s.publicInfo!, s);
     }
-    this.#hub.cluster?.sync(s);
   }
 
   /** `s` joined group `g`. */
   joined(s: Session<D>, g: string): void {
-    if (visible(s) && !s.quiet && this.#hub.options.presence !== "off") this.#send("join", g, s.publicInfo!, s);
     this.#hub.cluster?.sync(s);
+    if (visible(s) && !s.quiet && this.#hub.options.presence !== "off") this.#send("join", g, s.publicInfo!, s);
   }
 
   /** `s` left group `g` (or is closing). */
   left(s: Session<D>, g: string, info: PublicInfo | undefined): void {
-    if (info && s.authenticated && s.available && !s.quiet && this.#hub.options.presence !== "off") this.#send("leave", g, info, s);
     this.#hub.cluster?.sync(s);
+    if (info && s.authenticated && s.available && !s.quiet && this.#hub.options.presence !== "off") this.#send("leave", g, info, s);
   }
 
   /** `s` is gone: leave hub-wide presence and the alias index. */
   closed(s: Session<D>, info: PublicInfo | undefined): void {
+    this.#hub.cluster?.sync(s);
     if (info && s.available && !s.quiet && this.#hub.options.presence === "hub") this.#send("leave", undefined, info, s);
     this.#index(s, undefined);
-    this.#hub.cluster?.sync(s);
   }
 
   /** A session of a dead instance is gone (this instance reaped it): tell members here and on the other instances. */
