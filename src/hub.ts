@@ -173,6 +173,14 @@ export class Hub<D = SessionData> {
     return false;
   }
 
+  /**
+   * Resolves once the broker has every subscription this hub asked for so far (joins made
+   * before it are effective cluster-wide). Immediate with the in-process broker.
+   */
+  async brokerReady(): Promise<void> {
+    await this.#link.ready?.();
+  }
+
   /** Whether {@link close} has been called. */
   get closing(): boolean {
     return this.#closing;

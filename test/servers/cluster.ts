@@ -21,13 +21,17 @@ if (kind === "nats") {
 }
 
 const states: boolean[] = [];
+let connected: () => void;
+const first = new Promise<void>((r) => (connected = r));
 const hub = createFixtureHub({
   ...overridesFromEnv(env.WIREHUB_FIXTURE),
   broker,
-  brokerState: (up) => void states.push(up),
+  brokerState: (up) => (states.push(up), up && connected()),
   error: (e) => void ((e as { code?: string }).code === "broker_unavailable" || console.error(e)),
 });
 hub
+  // a join is effective cluster-wide once the broker has the subscription
+  .handle("test/join", async (d: { sid: string; group: string }) => (hub.join(d.sid, d.group), await hub.brokerReady(), true))
   // a stream spread over many turns of the event loop, so a connection can die in the middle of it
   .handle("cluster/stream", (d: { from: number; count: number; to?: string; group?: string; batch?: number }) => {
     const batch = d.batch ?? 100;
@@ -44,6 +48,8 @@ hub
   .handle("cluster/info", () => ({ id: hub.id, sessions: [...hub.sessions.keys()], states, metrics: hub.metrics }))
   .handle("cluster/local", (d: { group?: string }) => hub.presence.list(d.group).map((i) => i.alias).sort());
 
+await first; // serve once the broker is reachable, so the first sends cross
+await hub.brokerReady();
 const server = await serve(hub, { port: 0, hostname: "127.0.0.1" });
 console.log(JSON.stringify({ url: server.url, id: hub.id }));
 const stop = (): void => void server.stop().then(() => process.exit(0));
