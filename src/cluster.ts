@@ -18,8 +18,9 @@
  *    the token: the ordinary resume path (`adopt`) replays them when the socket opens.
  * @module
  */
-import type { BrokerLink, BrokerStore, Packet, StoreEntry } from "./broker.ts";
-import { eventPacket } from "./fanout.ts";
+import type { BrokerLink, BrokerNode, BrokerStore, Packet, StoreEntry } from "./broker.ts";
+import { BrokerError } from "./errors.ts";
+import { eventPacket, receive } from "./fanout.ts";
 import { framePayload, reseq } from "./protocol.ts";
 import { detachTimeout, ringPush } from "./resume.ts";
 import { DETACHED, OPEN, Session, type PublicInfo, type SessionData } from "./session.ts";
@@ -73,6 +74,23 @@ interface Waiting {
   got: unknown[];
   done(v: unknown[]): void;
   timer: ReturnType<typeof setTimeout>;
+}
+
+/** What a hub gives its broker: packets from other instances in; the link's state and lost sends reported. */
+export function brokerNode<D>(hub: Hub<D>): BrokerNode {
+  return {
+    id: hub.id,
+    receive: (topic, p) => receive(hub, topic, p),
+    state(up, error) {
+      if (up) hub.cluster?.resync(); // entries may have expired while we were away
+      else hub.metrics.brokerOutages++;
+      if (hub.options.brokerState) hub.guard(undefined, () => hub.options.brokerState!(up, error));
+    },
+    failed(topic, error) {
+      hub.metrics.brokerFailed++;
+      hub.report(new BrokerError(`a send on "${topic}" did not reach the broker`, { topic, cause: error }));
+    },
+  };
 }
 
 /** The cluster side of one hub. */

@@ -95,7 +95,7 @@ export function receive<D>(hub: Hub<D>, topic: string, p: Packet): void {
   if (p.k !== "evt") return hub.cluster?.receive(topic, p); // presence, private messages, hand-overs
   const data = framePayload(p);
   const except = p.x ?? [];
-  const key = p.o + "." + p.n;
+  const key = hub.rings > 0 ? p.o + "." + p.n : undefined;
   if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except, key);
   else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except, key);
   else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except, key);

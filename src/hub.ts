@@ -3,11 +3,11 @@
  * @module
  */
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
-import { MemoryBroker, type BrokerLink, type BrokerNode, type Packet } from "./broker.ts";
-import { Cluster } from "./cluster.ts";
+import { MemoryBroker, type BrokerLink } from "./broker.ts";
+import { brokerNode, Cluster } from "./cluster.ts";
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
-import { BrokerError, ProtocolError, WirehubError } from "./errors.ts";
-import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
+import { ProtocolError, WirehubError } from "./errors.ts";
+import { deliver, eventPacket, hostTopic } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
 import { Liveness } from "./liveness.ts";
 import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
@@ -68,19 +68,9 @@ export class Hub<D = SessionData> {
     this.presence = new Presence(this);
     this.liveness = new Liveness(this);
     this.#sharedBroker = options.broker !== undefined;
-    const node: BrokerNode = {
-      id: this.id,
-      receive: (topic: string, p: Packet) => receive(this, topic, p),
-      state: (up, error) => this.#brokerState(up, error),
-      failed: (topic, error) => {
-        this.metrics.brokerFailed++;
-        this.report(new BrokerError(`a send on "${topic}" did not reach the broker`, { topic, cause: error }));
-      },
-    };
-    this.#link = (options.broker ?? new MemoryBroker()).connect(node);
+    this.#link = (options.broker ?? new MemoryBroker()).connect(brokerNode(this));
     if (this.#sharedBroker) this.#link.subscribe("all");
-    // A hub with its own private broker has nobody to share presence or sessions with.
-    this.cluster = this.#sharedBroker && this.#link.store ? new Cluster(this, this.#link, this.#link.store) : undefined;
+    this.cluster = this.#sharedBroker && this.#link.store ? new Cluster(this, this.#link, this.#link.store) : undefined; // a private broker has nobody to share with
     this.cluster?.start();
   }
 
@@ -101,7 +91,7 @@ export class Hub<D = SessionData> {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
     const n = ++this.#sends;
-    deliver(this, event, data, to, target.group, except, this.id + "." + n);
+    deliver(this, event, data, to, target.group, except, this.rings > 0 ? this.id + "." + n : undefined); // keys only matter to replay buffers
     if (to) {
       for (const id of to) {
         if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
@@ -173,10 +163,7 @@ export class Hub<D = SessionData> {
     return false;
   }
 
-  /**
-   * Resolves once the broker has every subscription this hub asked for so far (joins made
-   * before it are effective cluster-wide). Immediate with the in-process broker.
-   */
+  /** Resolves once the broker has every subscription asked for so far: joins before it are effective cluster-wide. */
   async brokerReady(): Promise<void> {
     await this.#link.ready?.();
   }
@@ -285,7 +272,7 @@ export class Hub<D = SessionData> {
 
   /** @internal continue numbering above `seq` (a session handed over from an instance that numbered up to it) */
   seqFloor(seq: number): void {
-    if (seq > this.#seq) this.#seq = seq;
+    this.#seq = Math.max(this.#seq, seq);
   }
 
   /** @internal a new resume token for `s` (the old one stops working) */
@@ -398,12 +385,6 @@ export class Hub<D = SessionData> {
     // A quiet session was handed to another instance: it lives on there, so no close hook here.
     if (this.options.close && !s.quiet) this.guard(s, () => this.options.close!(s, code, reason));
     s.onClosed?.();
-  }
-
-  #brokerState(up: boolean, error: unknown): void {
-    if (up) this.cluster?.resync();
-    else this.metrics.brokerOutages++;
-    if (this.options.brokerState) this.guard(undefined, () => this.options.brokerState!(up, error));
   }
 }
 
