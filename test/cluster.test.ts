@@ -89,4 +89,21 @@ describe("cluster on a MemoryBroker", () => {
     expect([...b.hub.get(c.session.id)!.groups]).toEqual(["room"]);
     expect(closes).toEqual([]); // the session never ended
   });
+
+  test("resume on another hub takes over a session whose old socket still looks alive; a bad token starts afresh", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [node(broker), node(broker)];
+    const c = await env(a.host, "wh_ack=1&alias=ada&g=room");
+    const rt = parsed(c)[0]!.rt as string;
+    a.hub.emit("n", 1, { to: c.session.id });
+    const c2 = await b.host.connect(`http://h/?wh_resume=${rt}&wh_seq=0`, "wirehub.v1");
+    expect(c.closed).toEqual({ code: 4000, reason: "resumed elsewhere" });
+    expect(parsed(c2)[0]).toMatchObject({ t: "hello", sid: c.session.id, resumed: true });
+    expect(parsed(c2).find((f) => f.e === "n")?.d).toBe(1);
+    a.hub.emit("n", 2, { to: c.session.id }); // now held by b: it crosses
+    expect(parsed(c2).filter((f) => f.e === "n").map((f) => f.d)).toEqual([1, 2]);
+    const c3 = await a.host.connect(`http://h/?wh_resume=${rt}&wh_seq=0`, "wirehub.v1"); // used up
+    expect(parsed(c3)[0]).toMatchObject({ resumed: false });
+    expect(c3.session.id).not.toBe(c.session.id);
+  });
 });
