@@ -16,7 +16,8 @@
  * @module
  */
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { Kvm, type KV } from "@nats-io/kv";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm, type KvEntry } from "@nats-io/kv";
 import type { Broker, BrokerLink, BrokerNode, BrokerStore, Packet, StoreEntry } from "../src/mod.ts";
 
 /** Options of {@link createBroker}. */
@@ -57,11 +58,18 @@ export function subjectOf(prefix: string, topic: string): string {
 /** Session and instance ids are base64url already; anything else cannot be one. */
 const ID = /^[\w-]+$/;
 
-async function keys(kv: KV, filter: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const k of await kv.keys(filter)) out.push(k);
-  return out;
+/**
+ * Keys of a bucket matching `filter`, from the stream's own subject index. (`kv.keys()` reads
+ * them through a consumer, which on nats-server 2.9 now and then reports nothing pending and
+ * so lists nothing.) Deleted keys are listed too: their last message is a delete marker.
+ */
+async function keys(jsm: JetStreamManager, bucket: string, filter: string): Promise<string[]> {
+  const si = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `$KV.${bucket}.${filter}` });
+  const skip = `$KV.${bucket}.`.length;
+  return Object.keys(si.state.subjects ?? {}).map((s) => s.slice(skip));
 }
+
+const live = (e: KvEntry | null): e is KvEntry => e !== null && e.operation === "PUT";
 
 /** A broker on NATS. Each hub that connects opens one connection. */
 export class NatsBroker implements Broker {
@@ -95,6 +103,7 @@ export class NatsBroker implements Broker {
     const buckets = conn.then(async (c) => {
       const kvm = new Kvm(c);
       return {
+        jsm: await jetstreamManager(c),
         presence: await kvm.create(`${prefix}-presence`, { history: 1 }),
         nodes: await kvm.create(`${prefix}-nodes`, { history: 1, ttl }),
         handoff: await kvm.create(`${prefix}-handoff`, { history: 1, ttl: HANDOFF_TTL }),
@@ -168,12 +177,12 @@ export class NatsBroker implements Broker {
       list: (scope, sid) =>
         read(async (b) => {
           if (sid !== undefined && !ID.test(sid)) return [];
-          const found = await keys(b.presence, `p.${token(scope)}.*.${sid ?? "*"}`);
+          const found = await keys(b.jsm, `${prefix}-presence`, `p.${token(scope)}.*.${sid ?? "*"}`);
           const got = await Promise.all(found.map((k) => entry(b, k)));
           const out: StoreEntry[] = [];
           got.forEach((e, i) => {
             const [, , n, s] = found[i]!.split(".");
-            if (e && e.operation === "PUT") out.push({ scope, node: n!, sid: s!, value: e.string() });
+            if (live(e)) out.push({ scope, node: n!, sid: s!, value: e.string() });
           });
           return out;
         }),
@@ -181,23 +190,25 @@ export class NatsBroker implements Broker {
         read(async (b) => {
           await b.nodes.put(me, "1"); // liveness first, then the registry: never registered but not alive
           await b.presence.put(`r.${me}`, "1");
-          const alive = new Set(await keys(b.nodes, "*"));
+          const alive = new Set<string>();
+          for (const n of await keys(b.jsm, `${prefix}-nodes`, "*")) if (live(await b.nodes.get(n))) alive.add(n);
           const out: StoreEntry[] = [];
-          for (const r of await keys(b.presence, "r.*")) {
+          for (const r of await keys(b.jsm, `${prefix}-presence`, "r.*")) {
             const n = r.slice(2);
             if (alive.has(n)) continue;
             const reg = await b.presence.get(r);
-            if (!reg) continue;
+            if (!live(reg)) continue;
             try {
               await b.presence.delete(r, { previousSeq: reg.revision }); // only one instance wins each dead one
             } catch {
               continue;
             }
-            for (const k of await keys(b.presence, `p.*.${n}.*`)) {
+            for (const k of await keys(b.jsm, `${prefix}-presence`, `p.*.${n}.*`)) {
               const e = await b.presence.get(k);
+              if (!live(e)) continue;
               await b.presence.delete(k);
               const [, scope, , sid] = k.split(".");
-              if (e && e.operation === "PUT") out.push({ scope: untoken(scope!), node: n, sid: sid!, value: e.string() });
+              out.push({ scope: untoken(scope!), node: n, sid: sid!, value: e.string() });
             }
           }
           return out;
@@ -213,7 +224,7 @@ export class NatsBroker implements Broker {
         read(async (b) => {
           const k = token(key);
           const head = await b.handoff.get(k);
-          if (!head || head.operation !== "PUT") return undefined;
+          if (!live(head)) return undefined;
           let value = "";
           for (let i = 0; i < Number(head.string()); i++) value += (await b.handoff.get(`${k}.${i}`))?.string() ?? "";
           await Promise.all([b.handoff.purge(k), ...Array.from({ length: Number(head.string()) }, (_, i) => b.handoff.purge(`${k}.${i}`))]);
