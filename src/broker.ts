@@ -1,7 +1,10 @@
 /**
  * The broker seam. A hub always delivers to its own sessions directly; the broker carries
  * the same send to the other instances, one broker message per send per topic.
- * Topics: `all` (everyone), `g:<group>` (a group), `s:<sessionId>` (one session).
+ * Topics: `all` (everyone), `g:<group>` (a group), `s:<sessionId>` (one session),
+ * `a:<alias>` (the visible holders of an alias), `n:<instanceId>` (replies to one instance).
+ * A link may also offer a {@link BrokerStore}: the shared state behind cluster-wide presence
+ * and resume on another instance (`src/cluster.ts`).
  * @module
  */
 
@@ -9,9 +12,17 @@
 export interface Packet {
   /** Id of the instance (hub) that made the send; it never receives its own packet. */
   readonly o: string;
-  /** Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop a session). */
-  readonly k: "evt" | "dm" | "pres" | "close";
-  /** Event name (`evt`), or the close reason (`close`). */
+  /**
+   * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
+   * a session); between instances of a cluster: `rep` (a reply), `claim` and `cut` (hand a
+   * session over for resume, see `src/cluster.ts`).
+   */
+  readonly k: "evt" | "dm" | "pres" | "close" | "rep" | "claim" | "cut";
+  /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
+  readonly n?: number;
+  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `rep`). */
+  readonly r?: string;
+  /** Event name (`evt`), the close reason (`close`), the presence op (`pres`). */
   readonly e?: string;
   /** JSON payload. */
   readonly d?: unknown;
@@ -21,7 +32,7 @@ export interface Packet {
   readonly g?: string;
   /** Session ids that must not receive it. */
   readonly x?: readonly string[];
-  /** Sender description for `dm` frames / close code for `close`. */
+  /** Sender description for `dm` frames / close code for `close` / the subject of `pres`. */
   readonly f?: unknown;
 }
 
@@ -31,6 +42,10 @@ export interface BrokerNode {
   readonly id: string;
   /** Deliver a packet published by another instance on `topic`. */
   receive(topic: string, packet: Packet): void;
+  /** The link lost (`false`) or regained (`true`) its broker; after `true` it has resubscribed. Optional. */
+  state?(up: boolean, error?: unknown): void;
+  /** A publish (or store write) never reached the broker. Links call this instead of throwing. Optional. */
+  failed?(topic: string, error: unknown): void;
 }
 
 /** A hub's connection to a broker. */
@@ -43,6 +58,50 @@ export interface BrokerLink {
   unsubscribe(topic: string): void;
   /** Release the connection. */
   close(): Promise<void>;
+  /**
+   * Resolves once every subscribe issued so far is active at the broker (a resume hand-over
+   * waits for it). Links that subscribe synchronously may leave it out.
+   */
+  ready?(): Promise<void>;
+  /** Shared state for cluster-wide presence and resume. Without it both stay local to each instance. */
+  readonly store?: BrokerStore;
+}
+
+/** One presence entry as a {@link BrokerStore} keeps it. */
+export interface StoreEntry {
+  /** Presence scope: `all` (every visible session), `g:<group>`, `a:<alias>`. */
+  readonly scope: string;
+  /** Id of the instance holding the session. */
+  readonly node: string;
+  /** Session id. */
+  readonly sid: string;
+  /** The session's public info as JSON text. */
+  readonly value: string;
+}
+
+/**
+ * Shared state of a cluster, offered by a {@link BrokerLink}. Writes are fire-and-forget and
+ * must reach the broker before any packet the same link publishes later (so an instance that
+ * sees a presence event and then lists sees the entry); failures go to `BrokerNode.failed`.
+ */
+export interface BrokerStore {
+  /** Milliseconds after which an instance that stopped calling {@link beat} counts as dead. */
+  readonly ttl: number;
+  /** Record `sid` (held by this instance) in a presence scope with its public info. */
+  set(scope: string, sid: string, value: string): void;
+  /** Remove this instance's entry for `sid` from a scope (another instance's entry for it stays). */
+  delete(scope: string, sid: string): void;
+  /** The entries of a scope, every instance's (only `sid`'s when given). */
+  list(scope: string, sid?: string): Promise<StoreEntry[]>;
+  /**
+   * Tell the store this instance is alive, and reap instances whose time ran out: their entries
+   * are removed, and returned to exactly one caller cluster-wide, which announces their leave.
+   */
+  beat(): Promise<StoreEntry[]>;
+  /** Keep a value for `ttl` ms (a resume hand-over's frames). */
+  put(key: string, value: string, ttl: number): Promise<void>;
+  /** Read and remove a value kept by {@link put}. */
+  take(key: string): Promise<string | undefined>;
 }
 
 /** A broker: Redis, NATS, or the in-process {@link MemoryBroker}. */
@@ -51,18 +110,34 @@ export interface Broker {
   connect(node: BrokerNode): BrokerLink;
 }
 
+/** Options of {@link MemoryBroker}. */
+export interface MemoryBrokerOptions {
+  /** Milliseconds after which a hub that stopped beating counts as dead (its presence is reaped). Default 15 000. */
+  readonly ttl?: number;
+}
+
 /**
- * The in-process broker: hubs in one process that share a `MemoryBroker` act as one hub.
+ * The in-process broker: hubs in one process that share a `MemoryBroker` act as one hub, with
+ * the same cluster code (presence store, resume hand-over) as the Redis and NATS brokers.
  * A hub that is given no broker gets its own, which has nobody else to deliver to.
  */
 export class MemoryBroker implements Broker {
   readonly #topics = new Map<string, Set<BrokerNode>>();
+  readonly #scopes = new Map<string, Map<string, { node: string; value: string }>>();
+  readonly #byNode = new Map<string, Set<string>>();
+  readonly #beats = new Map<string, number>();
+  readonly #kept = new Map<string, { value: string; until: number }>();
+  readonly #ttl: number;
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#ttl = options.ttl ?? 15_000;
+  }
 
   /** Attach a hub. */
   connect(node: BrokerNode): BrokerLink {
     const topics = this.#topics;
     const mine = new Set<string>();
-    return {
+    const link: BrokerLink = {
       publish(topic: string, packet: Packet): void {
         const subs = topics.get(topic);
         if (!subs) return;
@@ -88,15 +163,82 @@ export class MemoryBroker implements Broker {
         if (subs.size === 0) topics.delete(topic);
         mine.delete(topic);
       },
-      close(): Promise<void> {
-        for (const t of mine) this.unsubscribe(t);
+      close: (): Promise<void> => {
+        for (const t of mine) link.unsubscribe(t);
+        this.#reap(node.id);
         return Promise.resolve();
       },
+      store: this.#store(node.id),
     };
+    return link;
   }
 
   /** How many hubs are subscribed to `topic` (for tests and the inspector). */
   subscribers(topic: string): number {
     return this.#topics.get(topic)?.size ?? 0;
+  }
+
+  #store(me: string): BrokerStore {
+    const scopes = this.#scopes;
+    const byNode = this.#byNode;
+    this.#beats.set(me, Date.now());
+    return {
+      ttl: this.#ttl,
+      set(scope, sid, value) {
+        let m = scopes.get(scope);
+        if (!m) scopes.set(scope, (m = new Map()));
+        m.set(sid, { node: me, value });
+        let keys = byNode.get(me);
+        if (!keys) byNode.set(me, (keys = new Set()));
+        keys.add(scope + "\n" + sid);
+      },
+      delete(scope, sid) {
+        const m = scopes.get(scope);
+        if (m?.get(sid)?.node === me) m.delete(sid);
+        if (m?.size === 0) scopes.delete(scope);
+        byNode.get(me)?.delete(scope + "\n" + sid);
+      },
+      list(scope, sid) {
+        const out: StoreEntry[] = [];
+        for (const [id, e] of scopes.get(scope) ?? []) if (sid === undefined || id === sid) out.push({ scope, sid: id, node: e.node, value: e.value });
+        return Promise.resolve(out);
+      },
+      beat: () => {
+        const now = Date.now();
+        this.#beats.set(me, now);
+        const reaped: StoreEntry[] = [];
+        for (const [n, at] of this.#beats) if (now - at > this.#ttl) reaped.push(...this.#reap(n));
+        return Promise.resolve(reaped);
+      },
+      put: (key, value, ttl) => {
+        this.#kept.set(key, { value, until: Date.now() + ttl });
+        return Promise.resolve();
+      },
+      take: (key) => {
+        const k = this.#kept.get(key);
+        this.#kept.delete(key);
+        for (const [other, v] of this.#kept) if (v.until < Date.now()) this.#kept.delete(other);
+        return Promise.resolve(k && k.until >= Date.now() ? k.value : undefined);
+      },
+    };
+  }
+
+  /** Forget a hub: its liveness and its presence entries (returned). */
+  #reap(node: string): StoreEntry[] {
+    this.#beats.delete(node);
+    const out: StoreEntry[] = [];
+    for (const key of this.#byNode.get(node) ?? []) {
+      const i = key.indexOf("\n");
+      const scope = key.slice(0, i);
+      const sid = key.slice(i + 1);
+      const m = this.#scopes.get(scope);
+      const e = m?.get(sid);
+      if (!m || e?.node !== node) continue;
+      m.delete(sid);
+      if (m.size === 0) this.#scopes.delete(scope);
+      out.push({ scope, sid, node, value: e.value });
+    }
+    this.#byNode.delete(node);
+    return out;
   }
 }

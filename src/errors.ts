@@ -22,6 +22,7 @@ export type ErrorCode =
   | "not_open"
   | "resume_failed"
   | "closed"
+  | "broker_unavailable"
   | (string & {});
 
 /** Base class of every wirehub error. `code` is stable; `data` is optional detail safe to send. */
@@ -94,6 +95,17 @@ export class ClosedError extends WirehubError {
   override name = "ClosedError";
   constructor(message = "connection closed") {
     super("closed", message);
+  }
+}
+
+/** A send or store operation did not reach the broker (an outage); local delivery was not affected. */
+export class BrokerError extends WirehubError {
+  override name = "BrokerError";
+  /** The broker topic of the lost send, when there was one. */
+  readonly topic: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; topic?: string }) {
+    super("broker_unavailable", message, options);
+    this.topic = options?.topic;
   }
 }
 

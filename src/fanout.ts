@@ -23,13 +23,14 @@ export function deliver<D>(
   to: readonly string[] | undefined,
   group: string | undefined,
   except: readonly string[],
+  key?: string,
 ): void {
   let raw: string | Uint8Array | undefined;
   let env: string | undefined;
   const seq = hub.nextSeq();
   const write = (s: Session<D>): void => {
     if (s.mode === "raw") hub.writeFrame(s, (raw ??= rawFrame(data)));
-    else hub.writeFrame(s, (env ??= encodeEvent(event, data, seq)), seq);
+    else hub.writeFrame(s, (env ??= encodeEvent(event, data, seq)), seq, key);
   };
   if (to) {
     for (const id of to) {
@@ -61,7 +62,7 @@ export function deliver<D>(
     // The host delivered; replay buffers (and detached sessions) still need the frame.
     if (seq !== undefined && hub.rings > 0) {
       for (const s of members) {
-        if (s.ring && s.authenticated && !except.includes(s.id)) ringPush(s, seq, env!, hub.resume!.maxFrames);
+        if (s.ring && s.authenticated && !except.includes(s.id)) ringPush(s, seq, env!, hub.resume!.maxFrames, key);
       }
     }
     return;
@@ -74,9 +75,9 @@ export function deliver<D>(
   }
 }
 
-/** Build the broker packet of an event send. */
-export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[]): Packet {
-  const p: { o: string; k: "evt"; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", e: event };
+/** Build the broker packet of an event send (`n`: the send's number at its origin). */
+export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number): Packet {
+  const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", n, e: event };
   const bin = data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
   if (bin) p.b = payloadMember(data).slice(6, -1); // `,"b":"…"` → `…`
   else if (data !== undefined) p.d = data;
@@ -91,10 +92,11 @@ export function receive<D>(hub: Hub<D, any>, topic: string, p: Packet): void {
     if (topic.startsWith("s:")) hub.sessions.get(topic.slice(2))?.close(p.f as number, p.e);
     return;
   }
-  if (p.k !== "evt") return;
+  if (p.k !== "evt") return hub.cluster?.receive(topic, p); // presence, private messages, hand-overs
   const data = framePayload(p);
   const except = p.x ?? [];
-  if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except);
-  else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except);
-  else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except);
+  const key = hub.rings > 0 ? p.o + "." + p.n : undefined;
+  if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except, key);
+  else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except, key);
+  else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except, key);
 }

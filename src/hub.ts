@@ -4,10 +4,11 @@
  */
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
-import { MemoryBroker, type BrokerLink, type Packet } from "./broker.ts";
+import { MemoryBroker, type BrokerLink } from "./broker.ts";
+import { brokerNode, Cluster } from "./cluster.ts";
 import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
 import { ProtocolError, WirehubError } from "./errors.ts";
-import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
+import { deliver, eventPacket, hostTopic } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
 import { Liveness } from "./liveness.ts";
 import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
@@ -52,8 +53,11 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
   /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
   /** @internal sessions that keep a replay buffer */ rings = 0;
+  /** @internal cluster-wide presence and resume; set when a broker with a store was given */
+  readonly cluster: Cluster<D> | undefined;
   #seq = 0;
   #restoring: Session<D> | undefined;
+  #sends = 0;
   readonly #link: BrokerLink;
   readonly #sharedBroker: boolean;
   #closing = false;
@@ -65,9 +69,10 @@ export class Hub<D = SessionData, A = unknown> {
     this.presence = new Presence(this);
     this.liveness = new Liveness(this);
     this.#sharedBroker = options.broker !== undefined;
-    const node = { id: this.id, receive: (topic: string, p: Packet) => receive(this, topic, p) };
-    this.#link = (options.broker ?? new MemoryBroker()).connect(node);
+    this.#link = (options.broker ?? new MemoryBroker()).connect(brokerNode(this));
     if (this.#sharedBroker) this.#link.subscribe("all");
+    this.cluster = this.#sharedBroker && this.#link.store ? new Cluster(this, this.#link, this.#link.store) : undefined; // a private broker has nobody to share with
+    this.cluster?.start();
   }
 
   /**
@@ -94,13 +99,14 @@ export class Hub<D = SessionData, A = unknown> {
   emit<E extends EventKey<A>>(event: E, data: EventPayload<A, E>, target: Target = {}): void {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
-    deliver(this, event, data, to, target.group, except);
+    const n = ++this.#sends;
+    deliver(this, event, data, to, target.group, except, this.rings > 0 ? this.id + "." + n : undefined); // keys only matter to replay buffers
     if (to) {
       for (const id of to) {
-        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except));
+        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
       }
     } else {
-      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except));
+      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n));
     }
   }
 
@@ -137,7 +143,7 @@ export class Hub<D = SessionData, A = unknown> {
       this.#link.subscribe("g:" + group);
     }
     members.add(s);
-    if (s.authenticated) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
+    if (s.authenticated && s.open) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
     this.presence.joined(s, group);
     this.persist(s);
   }
@@ -168,6 +174,11 @@ export class Hub<D = SessionData, A = unknown> {
     return false;
   }
 
+  /** Resolves once the broker has every subscription asked for so far: joins before it are effective cluster-wide. */
+  async brokerReady(): Promise<void> {
+    await this.#link.ready?.();
+  }
+
   /** Whether {@link close} has been called. */
   get closing(): boolean {
     return this.#closing;
@@ -180,6 +191,7 @@ export class Hub<D = SessionData, A = unknown> {
   async close(options: HubCloseOptions = {}): Promise<void> {
     this.#closing = true;
     this.liveness.stop();
+    this.cluster?.stop();
     const code = options.code ?? 1001;
     const reason = options.reason ?? "server shutting down";
     const waits: Promise<void>[] = [];
@@ -227,9 +239,9 @@ export class Hub<D = SessionData, A = unknown> {
     return this.driver;
   }
 
-  /** @internal write one frame to one session; `seq` marks a replayable frame */
-  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number): SendStatus {
-    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames);
+  /** @internal write one frame to one session; `seq` marks a replayable frame, `key` names its send cluster-wide */
+  writeFrame(s: Session<D>, frame: string | Uint8Array, seq?: number, key?: string): SendStatus {
+    if (seq !== undefined && s.ring) ringPush(s, seq, frame as string, this.resume!.maxFrames, key);
     if (s.state === DETACHED) return "queued";
     const d = this.driver!;
     // Only a socket whose last send was queued can be over the bound: ask the host then.
@@ -276,10 +288,26 @@ export class Hub<D = SessionData, A = unknown> {
     return this.rings > 0 ? ++this.#seq : undefined;
   }
 
+  /** @internal the number of a new send from this hub (with the hub id, its key cluster-wide) */
+  nextKey(): number {
+    return ++this.#sends;
+  }
+
+  /** @internal the last sequence number this hub gave out */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** @internal continue numbering above `seq` (a session handed over from an instance that numbered up to it) */
+  seqFloor(seq: number): void {
+    this.#seq = Math.max(this.#seq, seq);
+  }
+
   /** @internal a new resume token for `s` (the old one stops working) */
   issueToken(s: Session<D>): string {
     if (s.resumeToken) this.tokens.delete(s.resumeToken);
-    const t = newId();
+    // The session id leads the token so that another instance of a cluster knows whom to claim it from.
+    const t = s.id + "." + newId();
     this.tokens.set(t, s);
     s.resumeToken = t;
     return t;
@@ -334,7 +362,7 @@ export class Hub<D = SessionData, A = unknown> {
     this.#register(s);
     let rt: string | undefined;
     if (rp?.acks) {
-      s.ring = { seq: [], frames: [], lost: false };
+      s.ring = { seq: [], frames: [], keys: [], lost: false };
       this.rings++;
       rt = this.issueToken(s);
     }
@@ -366,7 +394,7 @@ export class Hub<D = SessionData, A = unknown> {
     // The snapshot already holds all of this: rebuilding must not write it back, nor tell
     // presence (nobody left or joined while the process slept).
     this.#restoring = s;
-    this.presence.restore(s, snap.alias);
+    this.presence.restore(s, snap.alias, s.available, s.publicData);
     if (s.authenticated) this.authenticatedSubscriptions(s);
     for (const g of snap.groups) this.join(s, g);
     this.#restoring = undefined;
@@ -385,7 +413,7 @@ export class Hub<D = SessionData, A = unknown> {
     const info = s.publicInfo;
     s.state = CLOSED;
     this.metrics.sessions--;
-    this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
+    if (!s.quiet) this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
     if (this.options.maxSessionsPerAddress) {
       const n = (this.perAddress.get(s.remoteAddress) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(s.remoteAddress);
@@ -403,7 +431,8 @@ export class Hub<D = SessionData, A = unknown> {
     this.presence.closed(s, info);
     if (this.#sharedBroker) this.#link.unsubscribe("s:" + s.id);
     s.failPending();
-    if (this.options.close) this.guard(s, () => this.options.close!(s, code, reason));
+    // A quiet session was handed to another instance: it lives on there, so no close hook here.
+    if (this.options.close && !s.quiet) this.guard(s, () => this.options.close!(s, code, reason));
     s.onClosed?.();
   }
 }

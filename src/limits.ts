@@ -62,11 +62,15 @@ export interface Metrics {
   errors: number;
   /** Closes by code. */
   closes: Record<number, number>;
+  /** Sends (and presence writes) that never reached the broker: each was also reported to the `error` hook as a `BrokerError`. */
+  brokerFailed: number;
+  /** Times the broker connection was lost. */
+  brokerOutages: number;
 }
 
 /** A fresh metrics object. */
 export function newMetrics(): Metrics {
-  return { sessions: 0, opened: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, errors: 0, closes: {} };
+  return { sessions: 0, opened: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, errors: 0, closes: {}, brokerFailed: 0, brokerOutages: 0 };
 }
 
 /** Token bucket state kept on the session: tokens and the time they were counted. */

@@ -4,6 +4,7 @@
  */
 import type { AuthResult } from "./auth.ts";
 import type { Broker } from "./broker.ts";
+import type { RemotePeer } from "./cluster.ts";
 import type { Backpressure, Limits, RateLimit } from "./limits.ts";
 import type { PingOptions, RawPing } from "./liveness.ts";
 import type { ResumeOptions } from "./resume.ts";
@@ -72,8 +73,12 @@ export interface HubOptions<D = SessionData> {
   readonly authTimeout?: number;
   /** Failed `auth` frames before the session is closed with 1008. Default 3. */
   readonly maxAuthAttempts?: number;
-  /** Sees every private message; return `false` to refuse it (the sender gets `forbidden`). Default: allow. */
-  privateMessage?(from: Session<D>, to: Session<D>, data: unknown): boolean | void | Promise<boolean | void>;
+  /**
+   * Sees every private message; return `false` to refuse it (the sender gets `forbidden`).
+   * Runs on the recipient's instance: with a broker, a sender held by another instance is a
+   * {@link RemotePeer} (id, alias, public data; no server-side data). Default: allow.
+   */
+  privateMessage?(from: Session<D> | RemotePeer, to: Session<D>, data: unknown): boolean | void | Promise<boolean | void>;
   /**
    * Presence events: `"groups"` (default) tells the members of each group; `"hub"` also tells
    * every available session hub-wide; `"off"` sends none (lists still work).
@@ -110,8 +115,18 @@ export interface HubOptions<D = SessionData> {
   readonly maxSessionsPerAddress?: number;
   /** Shape limits: groups per session, name, alias length, JSON depth (see {@link Limits}). */
   readonly limits?: Limits;
-  /** Broker for scale-out. Default: an in-process `MemoryBroker` of its own. */
+  /**
+   * Broker for scale-out (`MemoryBroker`, `wirehub/redis`, `wirehub/nats`). Hubs on one broker
+   * act as one: sends, private messages, presence and resume cross instances. Default: an
+   * in-process `MemoryBroker` of its own (nothing crosses).
+   */
   readonly broker?: Broker;
+  /**
+   * The broker connection was lost (`up` false) or is back (`true`, resubscribed). While it is
+   * down local delivery goes on, and every send that could not cross is counted in
+   * `metrics.brokerFailed` and reported to `error` as a `BrokerError`. Default: none.
+   */
+  brokerState?(up: boolean, error?: unknown): void;
   /** Largest incoming message in bytes; bigger ones close the session with 1009. Default 1 MiB. */
   readonly maxMessageSize?: number;
   /** Milliseconds a server→client request waits for its answer. Default 10 000. */

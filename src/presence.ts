@@ -4,7 +4,8 @@
  * @module
  */
 import { WirehubError } from "./errors.ts";
-import { encodeFrame } from "./protocol.ts";
+import { encodeFrame, withSeq } from "./protocol.ts";
+import type { RemotePeer } from "./cluster.ts";
 import type { Hub } from "./hub.ts";
 import type { PublicInfo, Session } from "./session.ts";
 
@@ -32,15 +33,19 @@ export class Presence<D> {
 
   /** Set identity at authentication (no presence events yet: the session is in no group). */
   identify(s: Session<D>, alias: string | undefined, available: boolean, pub: unknown): void {
+    this.restore(s, alias, available, pub);
+    if (this.#hub.options.presence === "hub" && visible(s) && !s.quiet) this.#announce(s, "join", undefined);
+  }
+
+  /**
+   * Set identity without telling anyone: a session handed over from another instance, or
+   * rebuilt from a snapshot after a hibernating host woke up.
+   */
+  restore(s: Session<D>, alias: string | undefined, available: boolean, pub: unknown): void {
     this.#index(s, alias);
     s.available = available;
     s.publicData = pub;
-    if (this.#hub.options.presence === "hub" && visible(s)) this.#announce(s, "join", undefined);
-  }
-
-  /** Put a rebuilt session (hibernation wake) back in the alias index, telling nobody. */
-  restore(s: Session<D>, alias: string | undefined): void {
-    this.#index(s, alias);
+    this.#hub.cluster?.sync(s);
   }
 
   /** Change alias and/or availability, telling the others what they now see. */
@@ -50,6 +55,7 @@ export class Presence<D> {
     if (change.alias !== undefined) this.#index(s, change.alias ?? undefined);
     if (change.available !== undefined) s.available = change.available;
     const after = visible(s);
+    this.#hub.cluster?.sync(s); // the store first: whoever sees the event and then lists finds the change
     this.#hub.persist(s);
     const scopes = this.#scopes(s);
     for (const g of scopes) {
@@ -61,18 +67,43 @@ export class Presence<D> {
 
   /** `s` joined group `g`. */
   joined(s: Session<D>, g: string): void {
-    if (visible(s) && this.#hub.options.presence !== "off" && !this.#hub.isRestoring(s)) this.#send("join", g, s.publicInfo!, s);
+    this.#hub.cluster?.sync(s);
+    if (visible(s) && !s.quiet && this.#hub.options.presence !== "off" && !this.#hub.isRestoring(s)) this.#send("join", g, s.publicInfo!, s);
   }
 
   /** `s` left group `g` (or is closing). */
   left(s: Session<D>, g: string, info: PublicInfo | undefined): void {
-    if (info && s.authenticated && s.available && this.#hub.options.presence !== "off") this.#send("leave", g, info, s);
+    this.#hub.cluster?.sync(s);
+    if (info && s.authenticated && s.available && !s.quiet && this.#hub.options.presence !== "off") this.#send("leave", g, info, s);
   }
 
   /** `s` is gone: leave hub-wide presence and the alias index. */
   closed(s: Session<D>, info: PublicInfo | undefined): void {
-    if (info && s.available && this.#hub.options.presence === "hub") this.#send("leave", undefined, info, s);
+    this.#hub.cluster?.sync(s);
+    if (info && s.available && !s.quiet && this.#hub.options.presence === "hub") this.#send("leave", undefined, info, s);
     this.#index(s, undefined);
+  }
+
+  /** A session of a dead instance is gone (this instance reaped it): tell members here and on the other instances. */
+  gone(g: string | undefined, info: PublicInfo): void {
+    const n = this.#hub.nextKey();
+    this.#deliver("leave", g, info, this.#hub.id + "." + n);
+    this.#hub.cluster?.announce("leave", g, info, n);
+  }
+
+  /** A presence change of a session on another instance: tell the members here. */
+  remote(op: PresenceOp, g: string | undefined, info: PublicInfo, key: string): void {
+    this.#deliver(op, g, info, key);
+  }
+
+  /**
+   * The visible sessions of a group, or of the whole hub, on every instance of a cluster
+   * (this instance's own first). Without a cluster it is {@link list}.
+   */
+  listAll(group?: string): PublicInfo[] | Promise<PublicInfo[]> {
+    const local = this.list(group);
+    const c = this.#hub.cluster;
+    return c ? c.list(group === undefined ? "all" : "g:" + group, local) : local;
   }
 
   /** The visible sessions of a group, or of the whole hub (local to this instance). */
@@ -83,11 +114,11 @@ export class Presence<D> {
     return out;
   }
 
-  /** Answer a client's `who`: it must be available and, for a group, a member. */
-  who(s: Session<D>, group?: string): PublicInfo[] {
+  /** Answer a client's `who` (cluster-wide): it must be available and, for a group, a member. */
+  who(s: Session<D>, group?: string): PublicInfo[] | Promise<PublicInfo[]> {
     if (!s.available) throw new WirehubError("unavailable", "unavailable sessions see no presence");
     if (group !== undefined && !s.groups.has(group)) throw new WirehubError("forbidden", `not a member of "${group}"`);
-    return this.list(group);
+    return this.listAll(group);
   }
 
   /**
@@ -100,20 +131,30 @@ export class Presence<D> {
     const byId = this.#hub.sessions.get(to);
     if (byId && visible(byId) && byId !== from) targets.add(byId);
     for (const s of this.byAlias(to)) if (visible(s) && s !== from) targets.add(s);
-    if (targets.size === 0) throw new WirehubError("not_found", `no available recipient "${to}"`);
+    // Recipients held by other instances are looked up in the cluster's store and answer from there.
+    const remote = this.#hub.cluster?.direct(from, to, data);
+    const local = targets.size === 0 ? 0 : await this.deliverDirect(from, [...targets], data, this.#hub.id + "." + this.#hub.nextKey());
+    const far = remote ? await remote : { found: 0, n: 0 };
+    if (targets.size === 0 && far.found === 0) throw new WirehubError("not_found", `no available recipient "${to}"`);
+    const n = local + far.n;
+    if (n === 0) throw new WirehubError("forbidden", "the private message was refused");
+    return n;
+  }
+
+  /** Deliver a private message to local `targets`, each allowed by the `privateMessage` hook. Resolves with how many took it. */
+  async deliverDirect(from: Session<D> | RemotePeer, targets: Session<D>[], data: unknown, key: string): Promise<number> {
     const hook = this.#hub.options.privateMessage;
     let frame: string | undefined;
     let seq: number | undefined;
     let n = 0;
     for (const t of targets) {
       if (hook && (await hook(from, t, data)) === false) continue;
-      if (!t.live || !from.open) continue;
+      if (!t.live || ("open" in from && !from.open)) continue;
       seq ??= this.#hub.nextSeq();
-      frame ??= encodeFrame("dm", { from: { sid: from.id, alias: from.alias }, s: seq }, data);
-      this.#hub.writeFrame(t, frame, seq);
+      frame ??= withSeq(encodeFrame("dm", { from: { sid: from.id, alias: from.alias } }, data), seq);
+      this.#hub.writeFrame(t, frame, seq, key);
       n++;
     }
-    if (n === 0) throw new WirehubError("forbidden", "the private message was refused");
     return n;
   }
 
@@ -127,13 +168,20 @@ export class Presence<D> {
     this.#send(op, g, s.publicInfo!, s);
   }
 
-  /** Deliver one presence frame, encoded once, to the available members of `g` (or the hub) but `about`. */
+  /** Tell a presence change of local session `about` here and, in a cluster, on the other instances. */
   #send(op: PresenceOp, g: string | undefined, info: PublicInfo, about: Session<D>): void {
+    const n = this.#hub.nextKey();
+    this.#deliver(op, g, info, this.#hub.id + "." + n);
+    this.#hub.cluster?.announce(op, g, info, n);
+  }
+
+  /** Deliver one presence frame, encoded once, to the available members of `g` (or the hub) here, but its subject. */
+  #deliver(op: PresenceOp, g: string | undefined, info: PublicInfo, key: string): void {
     const seq = this.#hub.nextSeq();
     const frame = encodeFrame("presence", { op, g, who: info, s: seq });
     const members: Iterable<Session<D>> = g === undefined ? this.#hub.sessions.values() : this.#hub.members(g);
     for (const m of members) {
-      if (m !== about && m.mode === "envelope" && m.authenticated && m.available && m.live) this.#hub.writeFrame(m, frame, seq);
+      if (m.id !== info.sid && m.mode === "envelope" && m.authenticated && m.available && m.live) this.#hub.writeFrame(m, frame, seq, key);
     }
   }
 

@@ -148,6 +148,16 @@ export function encodeEvent(event: string, data: unknown, seq?: number): string 
   return `{"t":"evt","e":${JSON.stringify(event)}${payloadMember(data)}${s}}`;
 }
 
+/** Add the sequence number `s` as the last member of an encoded frame (nothing when `seq` is undefined). */
+export function withSeq(frame: string, seq: number | undefined): string {
+  return seq === undefined ? frame : `${frame.slice(0, -1)},"s":${seq}}`;
+}
+
+/** Give a replayable frame (its `s` is always the last member) a new sequence number. */
+export function reseq(frame: string, seq: number): string {
+  return frame.replace(/,"s":\d+\}$/, `,"s":${seq}}`);
+}
+
 /** Encode any frame from a plain object (payload under `d`/`b` is handled for you). */
 export function encodeFrame(t: string, fields: Record<string, unknown>, data?: unknown): string {
   let out = `{"t":"${t}"`;

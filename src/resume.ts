@@ -19,10 +19,15 @@ export interface ResumeOptions {
 /** Close codes after which a session waits to be resumed instead of ending. */
 const DETACH_CODES = new Set([1006, 1011, 1012, 1013, 1014, 4000]);
 
-/** A session's replay buffer: parallel arrays of sequence numbers and the frames sent with them. */
+/**
+ * A session's replay buffer: parallel arrays of sequence numbers, the frames sent with them,
+ * and each frame's send key (origin id and send number, `""` when it has none), by which a
+ * cluster hand-over recognises a frame both instances buffered.
+ */
 export interface Ring {
   seq: number[];
   frames: string[];
+  keys: string[];
   /** Set once a frame was evicted unacknowledged: the buffer can no longer replay losslessly. */
   lost: boolean;
 }
@@ -44,16 +49,18 @@ export function resumeParams(url: string): { acks: boolean; token?: string; seq:
 }
 
 /** Remember a frame sent to `s` with sequence number `seq`. */
-export function ringPush(s: Session<any>, seq: number, frame: string, max: number): void {
+export function ringPush(s: Session<any>, seq: number, frame: string, max: number, key: string = ""): void {
   const r = s.ring;
   if (!r) return;
   r.seq.push(seq);
   r.frames.push(frame);
+  r.keys.push(key);
   if (r.seq.length > max) {
     // amortised: evict a chunk at a time rather than shifting on every push
     const n = Math.max(1, r.seq.length - max);
     r.seq.splice(0, n);
     r.frames.splice(0, n);
+    r.keys.splice(0, n);
     r.lost = true;
   }
 }
@@ -67,6 +74,7 @@ export function ringAck(s: Session<any>, upTo: number): void {
   if (i > 0) {
     r.seq.splice(0, i);
     r.frames.splice(0, i);
+    r.keys.splice(0, i);
   }
 }
 
@@ -79,11 +87,17 @@ export function detach<D>(hub: Hub<D, any>, s: Session<D>, code: number, reason:
   if (!cfg || !s.ring || s.ring.lost || !s.resumeToken || !DETACH_CODES.has(code)) return false;
   if (serverCaused && code !== 4000) return false;
   s.state = DETACHED;
+  detachTimeout(hub, s, code, reason);
+  return true;
+}
+
+/** Start (or restart) a detached session's resume window; when it ends the session ends with `code`. */
+export function detachTimeout<D>(hub: Hub<D, any>, s: Session<D>, code: number, reason: string): void {
+  clearTimeout(s.detachTimer);
   s.detachTimer = setTimeout(() => {
     s.detachTimer = undefined;
     if (s.state === DETACHED) hub.finish(s, code, reason);
-  }, cfg.window);
-  return true;
+  }, hub.resume?.window ?? 0);
 }
 
 /**

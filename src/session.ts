@@ -134,6 +134,10 @@ export class Session<D = SessionData> {
   congested = false;
   /** @internal resolves a graceful shutdown's wait */
   onClosed: (() => void) | undefined = undefined;
+  /** @internal being handed between instances of a cluster: its presence changes are not announced, its end runs no hook */
+  quiet = false;
+  /** @internal the resume token another instance claimed this session with (cluster hand-over) */
+  claimedBy: string | undefined = undefined;
 
   /** @internal sessions are made by the hub */
   constructor(hub: Hub<D, any>, socket: unknown, id: string, init: {
@@ -199,7 +203,7 @@ export class Session<D = SessionData> {
     if (!this.live) return "dropped";
     if (this.mode === "raw") return this.hub.writeFrame(this, rawFrame(data));
     const seq = this.hub.nextSeq();
-    return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq);
+    return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq, this.hub.id + "." + this.hub.nextKey());
   }
 
   /** Send an already encoded frame, untouched (text or binary). */

@@ -3,6 +3,7 @@
  * @module
  */
 import { newId, SUBPROTOCOL } from "./protocol.ts";
+import { resumeParams } from "./resume.ts";
 import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";
 import type { Mode, UpgradeInfo } from "./types.ts";
@@ -141,5 +142,11 @@ export async function admit<D>(hub: Hub<D, any>, request: Request, info: Upgrade
     }
   }
   const a = { id: newId(), mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
+  if (hub.cluster && hub.resume && mode === "envelope") {
+    // A resume token this instance does not know may name a session held by another instance:
+    // take it over now (upgrades are async, opens are not); `open` then resumes it as usual.
+    const token = resumeParams(request.url).token;
+    if (token && !hub.tokens.has(token)) await hub.cluster.claim(token).catch((e) => hub.report(e));
+  }
   return auth ? { ...a, auth } : a;
 }

@@ -1,0 +1,382 @@
+/**
+ * What makes several instances on one broker behave as one hub, beyond plain sends: the
+ * presence store (who is visible where, an instance's heartbeat, reaping a dead instance),
+ * private messages to sessions held elsewhere, and handing a session over to the instance its
+ * client resumed on. A hub has a `Cluster` when it was given a broker whose link has a store.
+ *
+ * Resume hand-over, between the instance that held the session (A) and the one its client
+ * reconnected to (B), while sends go on:
+ * 1. B publishes `claim` on `s:<sid>`; A checks the token, retires the old socket if it still
+ *    looks alive, keeps the session detached (buffering) and answers with a snapshot.
+ * 2. B rebuilds the session, detached, in its own maps (groups, alias: no presence events),
+ *    subscribes its topics and waits until the broker has the subscriptions.
+ * 3. B publishes `cut`; A takes the session out of its maps at once, puts its buffer in the
+ *    store and answers. A frame for the session is now in A's buffer (it reached the broker
+ *    before `cut`) or in B's (it reached it after B subscribed), or in both: a frame in both
+ *    carries the same send key (origin id and number) and is kept once.
+ * 4. B puts A's frames first, renumbers its own above A's last sequence number, and registers
+ *    the token: the ordinary resume path (`adopt`) replays them when the socket opens.
+ * @module
+ */
+import type { BrokerLink, BrokerNode, BrokerStore, Packet, StoreEntry } from "./broker.ts";
+import { BrokerError } from "./errors.ts";
+import { eventPacket, receive } from "./fanout.ts";
+import { framePayload, reseq } from "./protocol.ts";
+import { detachTimeout, ringPush } from "./resume.ts";
+import { DETACHED, OPEN, Session, type PublicInfo, type SessionData } from "./session.ts";
+import { visible, type PresenceOp } from "./presence.ts";
+import type { Hub } from "./hub.ts";
+import type { Mode } from "./types.ts";
+
+/** How long an instance waits for another's answer in a hand-over or a private message. */
+const ANSWER_MS = 5_000;
+
+/** A private message's sender as seen by the `privateMessage` hook on another instance. */
+export interface RemotePeer {
+  /** Session id. */
+  readonly id: string;
+  /** Public alias. */
+  readonly alias: string;
+  /** Availability (always `true`: only available sessions send private messages). */
+  readonly available: boolean;
+  /** Public data. */
+  readonly publicData: unknown;
+  /** Marks a sender held by another instance (a local sender is a `Session`). */
+  readonly remote: true;
+}
+
+/** What the holder of a session tells the instance that claims it. */
+interface Snapshot {
+  id: string;
+  mode: Mode;
+  protocol: string;
+  url: string;
+  headers: [string, string][];
+  remoteAddress: string;
+  data: unknown;
+  groups: string[];
+  alias?: string;
+  available: boolean;
+  pub?: unknown;
+  authenticated: boolean;
+}
+
+/** A handed-over replay buffer, as kept in the store. */
+interface Handed {
+  seq: number[];
+  frames: string[];
+  keys: string[];
+  last: number;
+}
+
+interface Waiting {
+  left: number;
+  got: unknown[];
+  done(v: unknown[]): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** What a hub gives its broker: packets from other instances in; the link's state and lost sends reported. */
+export function brokerNode<D>(hub: Hub<D, any>): BrokerNode {
+  return {
+    id: hub.id,
+    receive: (topic, p) => receive(hub, topic, p),
+    state(up, error) {
+      if (up) hub.cluster?.resync(); // entries may have expired while we were away
+      else hub.metrics.brokerOutages++;
+      if (hub.options.brokerState) hub.guard(undefined, () => hub.options.brokerState!(up, error));
+    },
+    failed(topic, error) {
+      hub.metrics.brokerFailed++;
+      hub.report(new BrokerError(`a send on "${topic}" did not reach the broker`, { topic, cause: error }));
+    },
+  };
+}
+
+/** The cluster side of one hub. */
+export class Cluster<D = SessionData> {
+  readonly #hub: Hub<D, any>;
+  readonly #link: BrokerLink;
+  readonly #store: BrokerStore;
+  /** Presence scopes each local session is recorded in, and the value recorded. */
+  readonly #recorded = new Map<Session<D>, { scopes: Set<string>; value: string }>();
+  /** Local visible holders per alias: `a:<alias>` is subscribed while there are any. */
+  readonly #aliases = new Map<string, number>();
+  readonly #waiting = new Map<string, Waiting>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #nextReply = 0;
+
+  constructor(hub: Hub<D, any>, link: BrokerLink, store: BrokerStore) {
+    this.#hub = hub;
+    this.#link = link;
+    this.#store = store;
+  }
+
+  /** Subscribe this instance's reply topic and start the heartbeat (every third of the store's TTL). */
+  start(): void {
+    this.#link.subscribe("n:" + this.#hub.id);
+    this.#beat();
+    this.#timer = setInterval(() => this.#beat(), Math.max(50, this.#store.ttl / 3));
+    (this.#timer as { unref?: () => void }).unref?.(); // never keep a process alive for it
+  }
+
+  /** Stop the heartbeat. */
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const w of this.#waiting.values()) {
+      clearTimeout(w.timer);
+      w.done(w.got);
+    }
+    this.#waiting.clear();
+  }
+
+  /** The broker is back: write this instance's presence entries again (they may have expired). */
+  resync(): void {
+    for (const [s, r] of this.#recorded) for (const scope of r.scopes) this.#store.set(scope, s.id, r.value);
+    this.#beat();
+  }
+
+  /**
+   * Make the store agree with what `s` shows now: `all`, `a:<alias>` and `g:<group>` for each
+   * of its groups while it is visible, nothing otherwise. Called after every presence change.
+   */
+  sync(s: Session<D>): void {
+    const want = new Set<string>();
+    let value = "";
+    if (visible(s)) {
+      value = JSON.stringify(s.publicInfo);
+      want.add("all").add("a:" + s.alias);
+      for (const g of s.groups) want.add("g:" + g);
+    }
+    const had = this.#recorded.get(s);
+    for (const scope of had?.scopes ?? []) {
+      if (want.has(scope)) continue;
+      this.#store.delete(scope, s.id);
+      if (scope.startsWith("a:")) this.#alias(scope, -1);
+    }
+    for (const scope of want) {
+      if (had?.scopes.has(scope) && had.value === value) continue;
+      this.#store.set(scope, s.id, value);
+      if (!had?.scopes.has(scope) && scope.startsWith("a:")) this.#alias(scope, 1);
+    }
+    if (want.size > 0) this.#recorded.set(s, { scopes: want, value });
+    else this.#recorded.delete(s);
+  }
+
+  /** Tell the other instances about a presence change of a local session (`key`: the send's number). */
+  announce(op: PresenceOp, g: string | undefined, info: PublicInfo, n: number): void {
+    this.#link.publish(g === undefined ? "all" : "g:" + g, { o: this.#hub.id, k: "pres", n, e: op, g, f: info });
+  }
+
+  /** The visible sessions of a scope on every instance: `local` (this instance's list) first. */
+  async list(scope: string, local: PublicInfo[]): Promise<PublicInfo[]> {
+    const seen = new Set(local.map((i) => i.sid));
+    const out = [...local];
+    for (const e of await this.#store.list(scope)) {
+      if (e.node === this.#hub.id || seen.has(e.sid)) continue;
+      seen.add(e.sid);
+      out.push(JSON.parse(e.value) as PublicInfo);
+    }
+    return out;
+  }
+
+  /**
+   * Send a private message to the visible sessions named `to` (alias or id) held by other
+   * instances. Resolves with how many were found there and how many took it.
+   */
+  async direct(from: Session<D>, to: string, data: unknown): Promise<{ found: number; n: number }> {
+    const me = this.#hub.id;
+    const other = (e: StoreEntry): boolean => e.node !== me && e.sid !== from.id;
+    let byAlias: StoreEntry[], byId: StoreEntry[];
+    try {
+      [byAlias, byId] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
+    } catch (error) {
+      this.#hub.report(error); // the store is out of reach: only local recipients are found
+      return { found: 0, n: 0 };
+    }
+    const aliasNodes = new Set(byAlias.filter(other).map((e) => e.node));
+    const idNodes = new Set(byId.filter(other).map((e) => e.node));
+    const found = byAlias.filter(other).length + byId.filter(other).length;
+    if (found === 0) return { found, n: 0 };
+    const { e: _, ...payload } = eventPacket(me, "", data, undefined, []);
+    const packet: Packet = { ...payload, k: "dm", n: this.#hub.nextKey(), f: from.publicInfo };
+    const topics: [string, number][] = [];
+    if (aliasNodes.size > 0) topics.push(["a:" + to, aliasNodes.size]);
+    if (idNodes.size > 0) topics.push(["s:" + to, idNodes.size]);
+    const answers = await this.#request(topics, packet);
+    return { found, n: answers.reduce<number>((sum, a) => sum + (typeof a === "number" ? a : 0), 0) };
+  }
+
+  /** Handle a cluster packet from another instance (anything but `evt` and `close`). */
+  receive(topic: string, p: Packet): void {
+    switch (p.k) {
+      case "rep":
+        return this.#answered(p);
+      case "pres":
+        return this.#hub.presence.remote(p.e as PresenceOp, p.g, p.f as PublicInfo, p.o + "." + p.n);
+      case "dm": {
+        const from = p.f as PublicInfo;
+        const peer: RemotePeer = { id: from.sid, alias: from.alias, available: true, publicData: from.pub, remote: true };
+        const targets = topic.startsWith("a:") ? [...this.#hub.presence.byAlias(topic.slice(2))] : [this.#hub.sessions.get(topic.slice(2))];
+        const mine = targets.filter((t): t is Session<D> => t !== undefined && visible(t) && t.id !== from.sid);
+        this.#hub.presence
+          .deliverDirect(peer, mine, framePayload(p), p.o + "." + p.n)
+          .then((n) => this.#reply(p, n), (e) => (this.#hub.report(e), this.#reply(p, 0)));
+        return;
+      }
+      case "claim":
+        return this.#claimed(topic.slice(2), p);
+      case "cut":
+        return this.#cut(topic.slice(2), p);
+    }
+  }
+
+  /**
+   * Take over the session a resume token names from the instance holding it (see the module
+   * doc). On success the token is registered here and the ordinary resume path adopts it.
+   */
+  async claim(token: string): Promise<void> {
+    const hub = this.#hub;
+    const sid = token.slice(0, token.indexOf("."));
+    if (!sid || hub.sessions.has(sid) || !hub.resume) return;
+    const [snap] = (await this.#request([["s:" + sid, 1]], { o: hub.id, k: "claim", e: token })) as (Snapshot | null)[];
+    if (!snap || hub.sessions.has(sid)) return;
+    const s = new Session<D>(hub, undefined, sid, {
+      ...snap,
+      headers: new Headers(snap.headers),
+      data: snap.data as D,
+      authenticated: snap.authenticated,
+    });
+    s.state = DETACHED;
+    s.ring = { seq: [], frames: [], keys: [], lost: false };
+    s.quiet = true; // it is the same session: nobody is told it joined
+    hub.rings++;
+    hub.sessions.set(sid, s);
+    hub.metrics.sessions++;
+    this.#link.subscribe("s:" + sid);
+    hub.presence.restore(s, snap.alias, snap.available, snap.pub);
+    for (const g of snap.groups) hub.join(s, g);
+    s.quiet = false;
+    this.sync(s);
+    await this.#link.ready?.();
+    const [ok] = await this.#request([["s:" + sid, 1]], { o: hub.id, k: "cut", e: token });
+    const kept = ok ? await this.#store.take("r:" + sid).catch((e) => void hub.report(e)) : undefined;
+    if (!kept || s.state !== DETACHED) return this.#abandon(s);
+    const buf = JSON.parse(kept) as Handed;
+    const mine = s.ring;
+    const theirs = new Set(buf.keys);
+    s.ring = { seq: buf.seq, frames: buf.frames, keys: buf.keys, lost: false };
+    hub.seqFloor(buf.last);
+    for (let i = 0; i < mine.seq.length; i++) {
+      if (mine.keys[i] && theirs.has(mine.keys[i]!)) continue; // both had it: A's copy stands
+      const q = hub.nextSeq()!;
+      ringPush(s, q, reseq(mine.frames[i]!, q), hub.resume.maxFrames, mine.keys[i]);
+    }
+    s.resumeToken = token;
+    hub.tokens.set(token, s);
+    detachTimeout(hub, s, 1006, "");
+  }
+
+  /** A: another instance claims one of our sessions with its resume token. */
+  #claimed(sid: string, p: Packet): void {
+    const hub = this.#hub;
+    const s = hub.tokens.get(p.e!);
+    hub.tokens.delete(p.e!); // single use, whatever happens next
+    if (!s || s.id !== sid || !s.ring || s.ring.lost || s.mode !== "envelope" || !s.live) return this.#reply(p, null);
+    s.resumeToken = undefined;
+    if (s.state === OPEN) {
+      // The old socket still looks alive here: retire it; its late events name a socket the session no longer has.
+      const old = s.socket;
+      s.socket = undefined;
+      s.state = DETACHED;
+      try {
+        hub.driverOf().close(old, 4000, "resumed elsewhere");
+      } catch {
+        // already gone
+      }
+      detachTimeout(hub, s, 4000, "resumed elsewhere");
+    }
+    s.claimedBy = p.e;
+    const snap: Snapshot = {
+      id: s.id, mode: s.mode, protocol: s.protocol, url: s.url, headers: [...s.headers], remoteAddress: s.remoteAddress,
+      data: s.data, groups: [...s.groups], alias: s.alias, available: s.available, pub: s.publicData, authenticated: s.authenticated,
+    };
+    this.#reply(p, snap);
+  }
+
+  /** A: the claimer has subscribed; hand the buffer over and let the session go, quietly. */
+  #cut(sid: string, p: Packet): void {
+    const hub = this.#hub;
+    const s = hub.sessions.get(sid);
+    if (!s || s.claimedBy !== p.e || s.state !== DETACHED || !s.ring) return this.#reply(p, null);
+    const r = s.ring;
+    const buf: Handed = { seq: r.seq, frames: r.frames, keys: r.keys, last: hub.lastSeq };
+    s.quiet = true;
+    hub.finish(s, 1000, "moved to another instance"); // no hooks, no presence events: the session lives on
+    this.#store
+      .put("r:" + sid, JSON.stringify(buf), ANSWER_MS * 2)
+      .then(() => this.#reply(p, true), (e) => (hub.report(e), this.#reply(p, null)));
+  }
+
+  /** B: a hand-over failed half-way; forget the half-built session without telling anyone. */
+  #abandon(s: Session<D>): void {
+    if (s.state !== DETACHED) return;
+    s.quiet = true;
+    this.#hub.finish(s, 1000, "");
+  }
+
+  /** Publish `packet` with a fresh reply id on each topic; resolve with the answers (missing ones after a timeout). */
+  #request(topics: [string, number][], packet: Packet): Promise<unknown[]> {
+    const r = `${this.#hub.id}.${++this.#nextReply}`;
+    const left = topics.reduce((n, [, k]) => n + k, 0);
+    return new Promise((resolve) => {
+      const w: Waiting = {
+        left,
+        got: [],
+        done: resolve,
+        timer: setTimeout(() => {
+          this.#waiting.delete(r);
+          resolve(w.got);
+        }, ANSWER_MS),
+      };
+      this.#waiting.set(r, w);
+      for (const [t] of topics) this.#link.publish(t, { ...packet, r });
+    });
+  }
+
+  #reply(to: Packet, d: unknown): void {
+    this.#link.publish("n:" + to.o, { o: this.#hub.id, k: "rep", r: to.r, d });
+  }
+
+  #answered(p: Packet): void {
+    const w = this.#waiting.get(p.r!);
+    if (!w) return;
+    w.got.push(p.d);
+    if (--w.left > 0) return;
+    clearTimeout(w.timer);
+    this.#waiting.delete(p.r!);
+    w.done(w.got);
+  }
+
+  #alias(topic: string, delta: 1 | -1): void {
+    const n = (this.#aliases.get(topic) ?? 0) + delta;
+    if (n > 0) this.#aliases.set(topic, n);
+    else this.#aliases.delete(topic);
+    if (n === 1 && delta === 1) this.#link.subscribe(topic);
+    if (n === 0) this.#link.unsubscribe(topic);
+  }
+
+  #beat(): void {
+    this.#store.beat().then(
+      (reaped) => {
+        // We reaped them, so we announce their leave, as their own instance would have.
+        for (const e of reaped) {
+          const info = JSON.parse(e.value) as PublicInfo;
+          if (e.scope === "all" && this.#hub.options.presence === "hub") this.#hub.presence.gone(undefined, info);
+          else if (e.scope.startsWith("g:") && this.#hub.options.presence !== "off") this.#hub.presence.gone(e.scope.slice(2), info);
+        }
+      },
+      (e) => this.#hub.report(e),
+    );
+  }
+}

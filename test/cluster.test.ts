@@ -1,0 +1,109 @@
+/**
+ * The cluster code (src/cluster.ts) on the in-process MemoryBroker: the same paths the Redis and
+ * NATS brokers take, without a network. Cross-process tests are test/redis.test.ts and
+ * test/nats.test.ts.
+ */
+import { describe, expect, test } from "bun:test";
+import { createHub, MemoryBroker, type Hub } from "../src/mod.ts";
+import { MemoryHost, parsed, until, type MemSocket } from "./memory-host.ts";
+
+type Who = { sid: string; alias: string };
+
+function node(broker: MemoryBroker, extra: Parameters<typeof createHub>[0] = {}): { hub: Hub; host: MemoryHost } {
+  const hub = createHub({
+    broker,
+    // ?alias=…&g=… authenticates at upgrade with that alias and group
+    upgrade(req) {
+      const q = new URL(req.url).searchParams;
+      return { auth: { alias: q.get("alias"), groups: q.getAll("g") } };
+    },
+    ...extra,
+  });
+  return { hub, host: new MemoryHost(hub) };
+}
+
+const env = (h: MemoryHost, query = ""): Promise<MemSocket & { session: { id: string } }> => h.connect(`http://h/?${query}`, "wirehub.v1");
+
+describe("cluster on a MemoryBroker", () => {
+  test("presence events and who span hubs; a private message reaches an alias on another hub", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [node(broker), node(broker)];
+    const ada = await env(a.host, "alias=ada&g=room");
+    const grace = await env(b.host, "alias=grace&g=room");
+    const join = await until(ada, (f) => f.t === "presence" && f.op === "join");
+    expect(join.who).toMatchObject({ alias: "grace", sid: grace.session.id });
+    a.host.send(ada, { t: "who", id: 1, g: "room" });
+    const who = await until(ada, (f) => f.id === 1);
+    expect((who.d as Who[]).map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
+    a.host.send(ada, { t: "dm", id: 2, to: "grace", d: "hi" });
+    expect(await until(ada, (f) => f.id === 2)).toEqual({ t: "res", id: 2, d: { n: 1 } });
+    expect(await until(grace, (f) => f.t === "dm")).toEqual({ t: "dm", from: { sid: ada.session.id, alias: "ada" }, d: "hi" });
+    a.host.send(ada, { t: "dm", id: 3, to: "nobody", d: "hi" });
+    expect(await until(ada, (f) => f.id === 3)).toMatchObject({ t: "err", c: "not_found" });
+    b.hub.get(grace.session.id)!.close(1000);
+    expect((await until(ada, (f) => f.t === "presence" && f.op === "leave")).who).toMatchObject({ alias: "grace" });
+    expect(broker.subscribers("a:grace")).toBe(0);
+  });
+
+  test("a dead hub's sessions leave presence once its time runs out", async () => {
+    const broker = new MemoryBroker({ ttl: 150 });
+    const [a, b] = [node(broker), node(broker)];
+    const ada = await env(a.host, "alias=ada&g=room");
+    await env(b.host, "alias=grace&g=room");
+    await until(ada, (f) => f.t === "presence" && f.op === "join");
+    // b dies without a word: its heartbeat stops, nothing else happens
+    b.hub.cluster!.stop();
+    const leave = await until(ada, (f) => f.t === "presence" && f.op === "leave", 400);
+    expect(leave.who).toMatchObject({ alias: "grace" });
+    a.host.send(ada, { t: "who", id: 1, g: "room" });
+    expect(((await until(ada, (f) => f.id === 1)).d as Who[]).map((w) => w.alias)).toEqual(["ada"]);
+  });
+
+  test("resume on another hub: same session, every frame once and in order, while sends go on", async () => {
+    const broker = new MemoryBroker();
+    const closes: string[] = [];
+    const [a, b] = [node(broker, { close: (s) => void closes.push(s.id) }), node(broker, { close: (s) => void closes.push(s.id) })];
+    const c = await env(a.host, "wh_ack=1&alias=ada&g=room");
+    const hello = parsed(c)[0]!;
+    let n = 0;
+    const send = (k: number, from: Hub): void => {
+      for (let i = 0; i < k; i++) from.emit("n", n++, { group: "room" });
+    };
+    send(50, b.hub);
+    send(50, a.hub);
+    const seen = parsed(c).filter((f) => f.e === "n");
+    const last = seen[29]!.s as number; // the client got 30 before its connection died
+    a.host.seam.close(c.session, 1006, "");
+    send(50, b.hub);
+    const upgrading = b.host.connect(`http://h/?wh_resume=${hello.rt}&wh_seq=${last}`, "wirehub.v1");
+    send(50, a.hub); // sent while the hand-over is under way
+    const c2 = await upgrading;
+    send(50, b.hub);
+    expect(c2.session.id).toBe(c.session.id);
+    const h2 = parsed(c2)[0]!;
+    expect(h2).toMatchObject({ t: "hello", sid: c.session.id, resumed: true });
+    const got = [...seen.slice(0, 30), ...parsed(c2).filter((f) => f.e === "n")];
+    expect(got.map((f) => f.d)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(got.every((f, i) => i === 0 || (f.s as number) > (got[i - 1]!.s as number))).toBe(true);
+    expect(a.hub.get(c.session.id)).toBeUndefined();
+    expect([...b.hub.get(c.session.id)!.groups]).toEqual(["room"]);
+    expect(closes).toEqual([]); // the session never ended
+  });
+
+  test("resume on another hub takes over a session whose old socket still looks alive; a bad token starts afresh", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [node(broker), node(broker)];
+    const c = await env(a.host, "wh_ack=1&alias=ada&g=room");
+    const rt = parsed(c)[0]!.rt as string;
+    a.hub.emit("n", 1, { to: c.session.id });
+    const c2 = await b.host.connect(`http://h/?wh_resume=${rt}&wh_seq=0`, "wirehub.v1");
+    expect(c.closed).toEqual({ code: 4000, reason: "resumed elsewhere" });
+    expect(parsed(c2)[0]).toMatchObject({ t: "hello", sid: c.session.id, resumed: true });
+    expect(parsed(c2).find((f) => f.e === "n")?.d).toBe(1);
+    a.hub.emit("n", 2, { to: c.session.id }); // now held by b: it crosses
+    expect(parsed(c2).filter((f) => f.e === "n").map((f) => f.d)).toEqual([1, 2]);
+    const c3 = await a.host.connect(`http://h/?wh_resume=${rt}&wh_seq=0`, "wirehub.v1"); // used up
+    expect(parsed(c3)[0]).toMatchObject({ resumed: false });
+    expect(c3.session.id).not.toBe(c.session.id);
+  });
+});

@@ -1,0 +1,250 @@
+/**
+ * The scale-out suite: hubs in separate processes on one broker behave as one hub. One suite,
+ * run by test/redis.test.ts and test/nats.test.ts with a few broker-specific probes.
+ */
+import { afterAll, afterEach, expect, test } from "bun:test";
+import { TestClient } from "./client.ts";
+import { cleanup, instance, privateServer, waitFor, type Instance } from "./cluster-harness.ts";
+
+type F = Record<string, unknown>;
+
+/** What a broker's test file supplies. */
+export interface BrokerProbe {
+  /** `redis` or `nats`. */
+  readonly kind: "redis" | "nats";
+  /** URL of the machine's shared broker (tests use a prefix of their own on it). */
+  readonly url: string;
+  /** Count raw broker messages per topic under `prefix`, with a subscriber of the test's own. */
+  counter(url: string, prefix: string): Promise<{ count(topic: string): number; settle(): Promise<void>; close(): Promise<void> }>;
+  /** How many instances are subscribed to `topic` (broker-side accounting). */
+  subscribers(url: string, prefix: string, topic: string): Promise<number>;
+  /** URL of a private server on `port`. */
+  urlOf(port: number): string;
+  /** Extra arguments of the private server (NATS: a monitoring port). */
+  readonly serverArgs?: () => Promise<string[]>;
+  /** Remove what a run left in the broker under `prefix`. */
+  forget(url: string, prefix: string): Promise<void>;
+}
+
+export function scaleSuite(b: BrokerProbe): void {
+  const prefixes: string[] = [];
+  const clients: TestClient[] = [];
+  const prefix = (): string => {
+    const p = b.kind === "redis" ? `wht${crypto.randomUUID().slice(0, 8)}:` : `wht${crypto.randomUUID().slice(0, 8)}`;
+    prefixes.push(p);
+    return p;
+  };
+  const cluster = async (n: number, p: string, url = b.url, fixture: F = {}): Promise<Instance[]> =>
+    Promise.all(Array.from({ length: n }, () =>
+      instance({ WIREHUB_BROKER: b.kind, WIREHUB_BROKER_URL: url, WIREHUB_PREFIX: p, WIREHUB_TTL: "900", WIREHUB_FIXTURE: JSON.stringify(fixture) })));
+  const client = async (i: Instance, query = ""): Promise<TestClient> => {
+    const c = await TestClient.envelope(i.url + query);
+    clients.push(c);
+    return c;
+  };
+  const auth = async (i: Instance, user: string): Promise<TestClient> => {
+    const c = await client(i, "?auth=frame");
+    c.send({ t: "auth", id: "a", d: { user, password: `pw-${user}` } });
+    const r = await c.frame((f) => f.id === "a");
+    if (r.t !== "res") throw new Error(`auth failed: ${JSON.stringify(r)}`);
+    return c;
+  };
+  const join = (c: TestClient, group: string): Promise<unknown> => c.call("test/join", { sid: c.sid, group });
+  const events = (c: TestClient, e: string): unknown[] =>
+    c.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F).filter((f) => f.t === "evt" && f.e === e).map((f) => f.d);
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) if (c.ws.readyState === WebSocket.OPEN) c.ws.close();
+    await cleanup();
+  });
+  afterAll(async () => {
+    await cleanup();
+    for (const p of prefixes) await b.forget(b.url, p).catch(() => {});
+  });
+
+  test(`${b.kind}: every send kind crosses instances, with one broker message per send per topic`, async () => {
+    const p = prefix();
+    const [A, B, C] = await cluster(3, p);
+    const count = await b.counter(b.url, p);
+    const [a1, a2, b1, c1] = [await client(A!), await client(A!), await client(B!), await client(C!)];
+    const raw = await TestClient.connect(C!.url);
+    clients.push(raw);
+    for (const c of [a1, a2, b1]) await join(c, "room");
+    const emit = (c: TestClient, event: string, target?: F): Promise<unknown> => c.call("test/emit", { event, data: event, target });
+    const got = async (c: TestClient, event: string): Promise<void> => void (await c.frame((f) => f.e === event));
+
+    await emit(a1, "everyone");
+    await Promise.all([a1, a2, b1, c1].map((c) => got(c, "everyone")));
+    await emit(c1, "group", { group: "room" });
+    await Promise.all([a1, a2, b1].map((c) => got(c, "group")));
+    await emit(a1, "one", { to: [b1.sid] });
+    await got(b1, "one");
+    await emit(a1, "list", { to: [a2.sid, b1.sid, c1.sid] });
+    await Promise.all([a2, b1, c1].map((c) => got(c, "list")));
+    await emit(c1, "except", { group: "room", except: [b1.sid, a2.sid] });
+    await got(a1, "except");
+    await emit(a1, "members", { to: [b1.sid, c1.sid], group: "room" });
+    await got(b1, "members");
+    await a1.call("test/broadcast", { event: "others", data: 1, group: "room" });
+    await Promise.all([a2, b1].map((c) => got(c, "others")));
+    await b1.call("test/broadcast", { event: "self", data: 1, group: "room", includeSelf: true });
+    await Promise.all([a1, a2, b1].map((c) => got(c, "self")));
+    a1.send({ t: "pub", e: "bin", b: "AQID", id: "p" }); // binary, published by a client to everyone
+    await a1.frame((f) => f.id === "p");
+    expect((await c1.frame((f) => f.e === "bin")).b).toBe("AQID");
+    expect(new Uint8Array((await raw.next((m) => typeof m !== "string")) as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await a1.call("test/drop", { sid: b1.sid, code: 4001, reason: "kicked elsewhere" })).toBe(false);
+    expect(await b1.closed).toEqual({ code: 4001, reason: "kicked elsewhere" });
+
+    for (const c of [a1, a2, c1]) await c.nothing(() => false); // every send has arrived everywhere
+    expect(events(c1, "group")).toEqual([]);
+    expect(events(a1, "one")).toEqual([]);
+    expect(events(a1, "list")).toEqual([]);
+    expect(events(b1, "except")).toEqual([]);
+    expect(events(a2, "except")).toEqual([]);
+    expect(events(c1, "members")).toEqual([]);
+    expect(events(a1, "others")).toEqual([]);
+    for (const c of [a1, a2, b1, c1]) expect(c.all.filter((m) => typeof m === "string" && m.includes('"e":"everyone"')).length).toBe(1);
+
+    await count.settle();
+    // one message per send per topic, never one per recipient (or per instance)
+    expect(count.count("all")).toBe(2); // "everyone" and the binary pub
+    expect(count.count("g:room")).toBe(4); // group, except, others, self
+    expect(count.count("s:" + b1.sid)).toBe(4); // one, list, members, drop
+    expect(count.count("s:" + c1.sid)).toBe(2); // list, members
+    expect(count.count("s:" + a2.sid)).toBe(0); // local to the sender's instance: never published
+    await count.close();
+  });
+
+  test(`${b.kind}: private messages, presence and who span instances; a killed instance leaves presence within the TTL`, async () => {
+    const p = prefix();
+    const [A, B] = await cluster(2, p);
+    const ada = await auth(A!, "ada");
+    const grace = await auth(B!, "grace");
+    const isGrace = (op: string) => (f: F) => f.t === "presence" && f.op === op && (f.who as F).alias === "grace";
+    expect((await ada.frame(isGrace("join"))).g).toBe("staff");
+    ada.send({ t: "who", id: 1, g: "staff" });
+    expect(((await ada.frame((f) => f.id === 1)).d as F[]).map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
+    grace.send({ t: "who", id: 2 });
+    expect(((await grace.frame((f) => f.id === 2)).d as F[]).map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
+    ada.send({ t: "dm", to: "grace", d: { text: "hello" }, id: 3 });
+    expect(await ada.frame((f) => f.id === 3)).toEqual({ t: "res", id: 3, d: { n: 1 } });
+    expect(await grace.frame((f) => f.t === "dm")).toMatchObject({ from: { sid: ada.sid, alias: "ada" }, d: { text: "hello" } });
+    grace.send({ t: "dm", to: ada.sid, b: "AQI=", id: 4 });
+    expect(await grace.frame((f) => f.id === 4)).toMatchObject({ t: "res", d: { n: 1 } });
+    expect(await ada.frame((f) => f.t === "dm")).toMatchObject({ from: { sid: grace.sid, alias: "grace" }, b: "AQI=" });
+    ada.send({ t: "dm", to: "grace", d: { veto: true }, id: 5 }); // the hook on grace's instance refuses it
+    expect(await ada.frame((f) => f.id === 5)).toMatchObject({ t: "err", c: "forbidden" });
+    grace.send({ t: "set", id: 6, alias: "hopper" });
+    await grace.frame((f) => f.id === 6);
+    expect(((await ada.frame((f) => f.t === "presence" && f.op === "update")).who as F).alias).toBe("hopper");
+    ada.send({ t: "dm", to: "grace", d: 1, id: 7 });
+    expect(await ada.frame((f) => f.id === 7)).toMatchObject({ t: "err", c: "not_found" });
+
+    const killedAt = Date.now();
+    await B!.kill("SIGKILL"); // no goodbye: only the TTL (900 ms) tells
+    const leave = await ada.frame((f) => f.t === "presence" && f.op === "leave" && (f.who as F).alias === "hopper", 5000);
+    expect(leave.g).toBe("staff");
+    expect(Date.now() - killedAt).toBeLessThan(900 + 900 + 500); // the TTL, one heartbeat, slack
+    ada.send({ t: "who", id: 8, g: "staff" });
+    expect(((await ada.frame((f) => f.id === 8)).d as F[]).map((w) => w.alias)).toEqual(["ada"]);
+    ada.send({ t: "dm", to: "hopper", d: 1, id: 9 });
+    expect(await ada.frame((f) => f.id === 9)).toMatchObject({ t: "err", c: "not_found" });
+  });
+
+  test(`${b.kind}: resume on another instance loses nothing (10,000 numbered messages, connection killed mid-stream)`, async () => {
+    const p = prefix();
+    const [A, B] = await cluster(2, p, b.url, { resume: { window: 10_000, maxFrames: 20_000 } });
+    const ctl = await client(B!);
+    await join(ctl, "observers"); // it hears "stream-done"
+    const got: number[] = [];
+    const follow = (c: TestClient, onNumber: (n: number) => void): void => {
+      let last = 0;
+      let unacked = 0;
+      c.ws.addEventListener("message", (e) => {
+        const f = JSON.parse(e.data as string) as F;
+        if (f.e !== "n") return;
+        got.push(f.d as number);
+        last = f.s as number;
+        if (++unacked >= 100 && c.ws.readyState === WebSocket.OPEN) (c.send({ t: "ack", s: last }), (unacked = 0));
+        onNumber(f.s as number);
+      });
+    };
+    const c = await client(A!, "?wh_ack=1");
+    const rt = (JSON.parse(c.all[0] as string) as F).rt as string;
+    await join(c, "feed");
+    let lastSeq = 0;
+    let killed: Promise<unknown> | undefined;
+    follow(c, (s) => {
+      lastSeq = s;
+      if (got.length === 3000) {
+        (c.ws as unknown as { terminate(): void }).terminate(); // the TCP connection dies: no close frame (1006)
+        killed = c.closed;
+      }
+    });
+    await ctl.call("cluster/stream", { from: 0, count: 10_000, group: "feed", batch: 10 });
+    await waitFor("the connection to be killed", () => killed !== undefined);
+    await killed;
+    const c2 = await client(B!, `?wh_resume=${encodeURIComponent(rt)}&wh_seq=${lastSeq}`);
+    const hello = JSON.parse(c2.all[0] as string) as F;
+    expect(hello).toMatchObject({ resumed: true, sid: c.sid });
+    expect(ctl.all.some((m) => typeof m === "string" && m.includes("stream-done"))).toBe(false); // the hand-over happened mid-stream
+    for (const m of c2.all.slice(1)) { // replayed before our listener was attached
+      const f = JSON.parse(m as string) as F;
+      if (f.e === "n") got.push(f.d as number);
+    }
+    follow(c2, () => {});
+    await waitFor("all 10,000 numbers", () => got.length >= 10_000, 20_000);
+    await c2.nothing(() => false);
+    expect(got.length).toBe(10_000);
+    expect(got).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
+    expect(await c2.call("whoami")).toMatchObject({ sid: c.sid, groups: ["feed"] });
+  }, 30_000);
+
+  test(`${b.kind}: subscriptions follow local membership`, async () => {
+    const server = await privateServer(b.kind, (await b.serverArgs?.()) ?? []);
+    const url = b.urlOf(server.port);
+    const p = prefix();
+    const [A, B] = await cluster(2, p, url);
+    const subs = (): Promise<number> => b.subscribers(url, p, "g:sub-room");
+    const [a, bb] = [await client(A!), await client(B!)];
+    expect(await subs()).toBe(0);
+    await join(a, "sub-room");
+    await waitFor("1 subscriber", async () => (await subs()) === 1);
+    await join(bb, "sub-room");
+    await waitFor("2 subscribers", async () => (await subs()) === 2);
+    await a.call("test/leave", { sid: a.sid, group: "sub-room" });
+    await waitFor("1 subscriber again", async () => (await subs()) === 1);
+    await bb.close();
+    await waitFor("no subscriber", async () => (await subs()) === 0);
+  });
+
+  test(`${b.kind}: broker outage: local delivery goes on, the outage is reported, delivery resumes after a restart`, async () => {
+    const server = await privateServer(b.kind, (await b.serverArgs?.()) ?? []);
+    const url = b.urlOf(server.port);
+    const p = prefix();
+    const [A, B] = await cluster(2, p, url);
+    const [a1, a2, b1] = [await client(A!), await client(A!), await client(B!)];
+    for (const c of [a1, a2, b1]) await join(c, "room");
+    const info = (c: TestClient): Promise<{ states: boolean[]; metrics: { brokerFailed: number; brokerOutages: number } }> => c.call("cluster/info");
+    const send = (event: string): Promise<unknown> => a1.call("test/emit", { event, data: event, target: { group: "room" } });
+    await send("before");
+    await b1.frame((f) => f.e === "before").catch(() => Promise.reject(new Error("the send before the outage did not cross")));
+
+    await server.stop();
+    await waitFor("both instances to see the outage", async () => (await info(a1)).states.at(-1) === false && (await info(b1)).states.at(-1) === false);
+    await send("during");
+    await a2.frame((f) => f.e === "during").catch(() => Promise.reject(new Error("local delivery stopped"))); // it never may
+    const during = await info(a1);
+    expect(during.metrics.brokerFailed).toBeGreaterThanOrEqual(1);
+    expect(during.metrics.brokerOutages).toBe(1);
+
+    await server.start();
+    await waitFor("both instances to reconnect", async () => (await info(a1)).states.at(-1) === true && (await info(b1)).states.at(-1) === true, 15_000);
+    await send("after");
+    await b1.frame((f) => f.e === "after").catch(() => Promise.reject(new Error("the send after the restart did not cross")));
+    await b1.nothing(() => false);
+    expect(events(b1, "during")).toEqual([]); // at most once: a send made during the outage is reported, not replayed
+    await server.stop();
+  }, 30_000);
+}
