@@ -119,14 +119,16 @@ function safe(text: string, pred: (f: Frame) => boolean): boolean {
 
 /**
  * Open a WebSocket at the TCP level and then stay completely silent: it never answers a ping,
- * never sends a frame. Resolves once the server answered 101; `destroy()` ends it.
+ * never sends a frame. Resolves once the server answered 101; `destroy()` ends it. `protocol`
+ * (say `wirehub.v1`) is offered in `Sec-WebSocket-Protocol`; without it the session is raw.
  */
-export function silentSocket(url: string): Promise<{ destroy(): void }> {
+export function silentSocket(url: string, protocol?: string): Promise<{ destroy(): void }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const sock = netConnect(Number(u.port), u.hostname, () => {
       sock.write([`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, "Upgrade: websocket", "Connection: Upgrade",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "", ""].join("\r\n"));
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+        ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []), "", ""].join("\r\n"));
     });
     let buf = "";
     const onData = (d: Buffer): void => {

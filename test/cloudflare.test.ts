@@ -75,13 +75,13 @@ describe("cloudflare: hibernation", () => {
     await evict();
     expect(await a.call("test/drop", { sid: b.sid, code: 4001, reason: "kicked" })).toBe(true);
     expect(await b.closed).toEqual({ code: 4001, reason: "kicked" });
-    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "b")).d).toEqual({ sid: b.sid, code: 4001, reason: "kicked", tag: "b" });
+    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "b")).d).toEqual({ sid: b.sid, code: 4001, reason: "kicked", tag: "b", user: null });
     expect(await a.call("test/members", { group: "g" })).toEqual([a.sid]);
 
     await evict();
     // a client's close is itself the first event after this wake: the hook still runs, with the restored data
     await c.close(4321, "see you");
-    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "c")).d).toEqual({ sid: c.sid, code: 4321, reason: "see you", tag: "c" });
+    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "c")).d).toEqual({ sid: c.sid, code: 4321, reason: "see you", tag: "c", user: null });
 
     await evict();
     r.send("raw after a wake");

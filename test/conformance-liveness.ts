@@ -26,7 +26,9 @@ export function livenessCases(ctx: Ctx): void {
     const healthy = track(await TestClient.envelope(on(v.url, "?tag=healthy")));
     const hello = JSON.parse(healthy.all[0] as string) as F;
     expect(hello.hb).toEqual({ i: 40, to: 120 });
-    const silent = await silentSocket(on(v.url, "?tag=silent"));
+    // A host with protocol pings checks even a raw session that never answers; one without them
+    // (Durable Objects) can make only an envelope session answer here (raw ones need `rawPing`).
+    const silent = await silentSocket(on(v.url, "?tag=silent"), ctx.caps.protocolPing ? undefined : "wirehub.v1");
     try {
       const hook = await closedHook(obs, "silent");
       expect(hook.d).toMatchObject({ code: 4000, reason: "ping timeout" });
@@ -45,8 +47,10 @@ export function livenessCases(ctx: Ctx): void {
     const obs = await observe(v.url);
     const env = track(await TestClient.envelope(on(v.url, "?tag=pinger")));
     const raw = track(await TestClient.connect(on(v.url, "?tag=raw-pinger")));
+    // quiet never pings, which is all `expect` asks. It still answers the server's pings, as the
+    // protocol requires: under `expect` a hub sends none, but before closing a client it never
+    // heard from, the Durable Object adapter asks for one frame (a workerd quirk, see there).
     const quiet = track(await TestClient.envelope(on(v.url, "?tag=quiet")));
-    quiet.answerPings = false;
     let n = 0;
     const timer = setInterval(() => {
       env.send({ t: "ping", ts: ++n });
