@@ -49,7 +49,8 @@ function server(overrides: FixtureOverrides = {}) {
 }
 
 describe("cloudflare: hibernation", () => {
-  const room = server();
+  // An auth deadline long enough that an eviction under load still comes before it.
+  const room = server({ authTimeout: 1500 });
 
   test("sessions, data and groups come back from the attachments; sends and drops work after each wake", async () => {
     const { env, raw, evict, instances, observer } = room("hib");
@@ -175,7 +176,7 @@ describe("cloudflare: hibernation", () => {
 });
 
 describe("cloudflare: liveness while the object sleeps", () => {
-  const room = server({ ping: { policy: "expect", timeout: 600 } });
+  const room = server({ ping: { policy: "expect", timeout: 1000 } });
 
   test("pings the runtime answers keep a client alive without waking the object; a silent one is closed by an alarm after a wake", async () => {
     const { env, evict, instances, observer } = room("sleepy");
