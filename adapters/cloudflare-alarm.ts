@@ -1,8 +1,8 @@
 /**
  * The Durable Object side of the hub's deadlines, used by `./cloudflare.ts`: the ping policies
  * (`send`, `expect`), `idleTimeout` and the authentication deadline. On a hibernating host the
- * core starts no timer (a pending timer keeps an object in memory, and dies with it when the
- * object is evicted anyway). Instead one alarm per object rings at the earliest time a sweep has
+ * core starts no timer (it would live in the instance's memory and be lost when the object is
+ * evicted). Instead one alarm per object rings at the earliest time a sweep has
  * something to do; the sweep then reports the next such time. An object with no session to check
  * has no alarm, so nothing wakes it but its clients.
  * Host documentation: https://developers.cloudflare.com/durable-objects/api/alarms/

@@ -36,8 +36,8 @@ export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult
 
 /**
  * Start the authentication deadline for a session that must authenticate. Hibernating hosts get
- * no timer: a pending timer keeps a Durable Object in memory and dies with it, so there the
- * liveness sweep (run from the host's alarm) checks {@link authDeadline} instead.
+ * no timer: it would live in the instance's memory and be lost when the host evicts it, so there
+ * the liveness sweep (run from the host's alarm) checks {@link authDeadline} instead.
  */
 export function startAuthTimer<D>(hub: Hub<D, any>, s: Session<D>): void {
   if (hub.driver?.capabilities.hibernation) return;
