@@ -14,7 +14,8 @@
  * ```
  * @module
  */
-import { WirehubError, type Capabilities, type Driver, type Hub, type Seam, type Session, type SessionData } from "../src/mod.ts";
+import { badHandshake, WirehubError, type Capabilities, type Driver, type Hub, type Seam, type Session, type SessionData } from "../src/mod.ts";
+import { deadlines, type AlarmStorageLike } from "./cloudflare-alarm.ts";
 
 // The few workerd types this file touches, declared here so the package needs no workers-types.
 /** A socket accepted with `ctx.acceptWebSocket` (the Hibernation API's server socket). */
@@ -30,6 +31,10 @@ export interface DurableObjectStateLike {
   acceptWebSocket(ws: HibernatableWebSocket, tags?: string[]): void;
   getWebSockets(tag?: string): HibernatableWebSocket[];
   setWebSocketAutoResponse(pair?: unknown): void;
+  /** When the runtime last answered `ws`'s auto-response request, or `null`. */
+  getWebSocketAutoResponseTimestamp(ws: HibernatableWebSocket): Date | null;
+  /** The object's storage: the hub's deadlines use its alarm. */
+  readonly storage: AlarmStorageLike;
 }
 /** The part of a Durable Object namespace binding (`env.ROOMS`) {@link routeToRoom} uses. */
 export interface DurableObjectNamespaceLike<I = unknown> {
@@ -67,6 +72,8 @@ export interface DurableObjectHandler {
   webSocketClose(ws: HibernatableWebSocket, code: number, reason: string, wasClean?: boolean): void;
   /** The object's `webSocketError`. */
   webSocketError(ws: HibernatableWebSocket, error: unknown): void;
+  /** The object's `alarm`: checks the hub's deadlines (ping policies, idle and auth timeouts) and sets the next alarm. */
+  alarm(): Promise<void>;
   /** Rebuild the hub's sessions and groups from the sockets' attachments. Runs by itself before the first event; idempotent. */
   restore(): void;
 }
@@ -78,6 +85,8 @@ const OPEN = 1;
 /** Serve `hub` from inside your own Durable Object class: call these from its handlers. */
 export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, options: DurableObjectOptions = {}): DurableObjectHandler {
   const sessions = new WeakMap<HibernatableWebSocket, Session<unknown>>();
+  // Sockets whose client sent a frame while this instance was awake (see `nudge`).
+  const heard = new WeakSet<HibernatableWebSocket>();
   let restored = false;
   const driver: Driver<HibernatableWebSocket> = {
     capabilities,
@@ -92,11 +101,15 @@ export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, optio
       // The socket stays listed until the peer answers; a blank attachment keeps a wake from
       // bringing its session back.
       ws.serializeAttachment(null);
-      ws.close(code, reason);
       const s = sessions.get(ws);
       sessions.delete(ws);
-      if (s) queueMicrotask(() => seam.close(s, code, reason));
+      if (s) nudge(ws, s);
+      ws.close(code, reason);
+      if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
     },
+    // The runtime answers `{"t":"ping"}` itself (auto-response) without waking the object: its
+    // timestamp is how the `expect` policy and the idle timeout learn about those pings.
+    lastPing: (ws) => ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime(),
     persist(ws, snapshot) {
       try {
         ws.serializeAttachment(snapshot);
@@ -108,6 +121,24 @@ export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, optio
     },
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, HibernatableWebSocket>;
+  const clock = deadlines(hub, ctx.storage);
+
+  /**
+   * workerd quirk (seen in workerd 1.20260730 under miniflare; not checked on Cloudflare's edge):
+   * when the first frame a client ever sends on a hibernatable socket is its answer to our close,
+   * the pump that feeds the socket forwards that close and then keeps reading from the client
+   * (kj's WebSocket pipe does so after a first message), so the TCP connection stays open and the
+   * client's close event comes only when the object is evicted. Clients that sent anything
+   * earlier are not affected. So before closing a socket we have not heard from, ask for one
+   * frame: envelope clients answer `{"t":"ping"}` with a pong, sent before their close answer;
+   * raw clients answer the hub's `rawPing` text when it has one. A client that answers nothing
+   * still gets the close frame; only its close event waits.
+   */
+  const nudge = (ws: HibernatableWebSocket, s: Session<unknown>): void => {
+    if (heard.has(ws) || ctx.getWebSocketAutoResponseTimestamp(ws) !== null || ws.readyState !== OPEN) return;
+    const text = s.mode === "envelope" ? '{"t":"ping"}' : hub.options.rawPing?.ping;
+    if (text !== undefined) ws.send(text);
+  };
   if (options.autoPong ?? hub.options.mode !== "raw") {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"t":"ping"}', '{"t":"pong"}'));
   }
@@ -137,13 +168,20 @@ export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, optio
       if (r instanceof Response) return r;
       const pair = new WebSocketPair();
       ctx.acceptWebSocket(pair[1], [TAG, `${TAG}:${r.id}`]);
-      sessions.set(pair[1], seam.open(pair[1], r)); // frames sent before the 101 is returned are queued
+      const s = seam.open(pair[1], r); // frames sent before the 101 is returned are queued
+      sessions.set(pair[1], s);
+      try {
+        await clock.opened(s);
+      } catch (error) {
+        seam.error(s, error); // the session works; only its deadlines wait for the next alarm
+      }
       const headers = r.protocol ? { "Sec-WebSocket-Protocol": r.protocol } : undefined;
       return new Response(null, { status: 101, webSocket: pair[0], headers } as ResponseInit);
     },
     webSocketMessage(ws, message) {
+      heard.add(ws);
       const s = sessionOf(ws);
-      if (s) seam.message(s, message);
+      if (s) seam.message(s, message, ws);
     },
     webSocketClose(ws, code, reason) {
       const s = sessions.get(ws) ?? (restore(), sessions.get(ws));
@@ -155,15 +193,19 @@ export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, optio
       } catch {
         // already closed: nothing to answer
       }
-      if (s) seam.close(s, code, reason);
+      if (s) seam.close(s, code, reason, ws);
     },
     webSocketError(ws, error) {
       const s = sessions.get(ws) ?? (restore(), sessions.get(ws));
       seam.error(s, error);
       if (s && ws.readyState !== OPEN) {
         sessions.delete(ws);
-        seam.close(s, 1006, "");
+        seam.close(s, 1006, "", ws);
       }
+    },
+    async alarm() {
+      restore();
+      await clock.ring();
     },
   };
 }
@@ -176,8 +218,13 @@ export interface HubObject<D = SessionData, E = unknown> extends Omit<DurableObj
   readonly ctx: DurableObjectStateLike;
   /** The Worker's bindings. */
   readonly env: E;
-  /** Alarm handler: rebuilds the sessions. Override it for your own alarms and call `super.alarm()` first. */
-  alarm(): void | Promise<void>;
+  /**
+   * Alarm handler: rebuilds the sessions, checks the hub's deadlines and sets the alarm to the
+   * next one. An object has a single alarm, and the hub sets it while a session has a deadline
+   * (ping policy, idle or auth timeout). To schedule work of your own, override this, call
+   * `super.alarm()`, then set the earlier of your time and `await ctx.storage.getAlarm()`.
+   */
+  alarm(): Promise<void>;
 }
 
 /** The class {@link createDurableObject} returns; export it under the `class_name` of your wrangler config. */
@@ -215,8 +262,8 @@ export function createDurableObject<D = SessionData, E = unknown>(
     webSocketError(ws: HibernatableWebSocket, error: unknown): void {
       this.#h.webSocketError(ws, error);
     }
-    alarm(): void | Promise<void> {
-      this.#h.restore();
+    alarm(): Promise<void> {
+      return this.#h.alarm();
     }
   };
 }
@@ -245,5 +292,11 @@ export async function routeToRoom(request: Request, namespace: DurableObjectName
     }
   }
   if (!name) return new Response("no such room", { status: 404 });
+  // workerd throws on forwarding a non-GET WebSocket upgrade to an object ("WebSocket must be
+  // initiated with a GET request"): answer malformed handshakes here, as the hub would.
+  if (request.headers.has("upgrade")) {
+    const bad = badHandshake(request);
+    if (bad) return bad;
+  }
   return namespace.get(namespace.idFromName(name)).fetch(request);
 }

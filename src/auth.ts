@@ -34,13 +34,28 @@ export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult
   hub.persist(s);
 }
 
-/** Start the authentication deadline for a session that must authenticate. */
+/**
+ * Start the authentication deadline for a session that must authenticate. Hibernating hosts get
+ * no timer: it would live in the instance's memory and be lost when the host evicts it, so there
+ * the liveness sweep (run from the host's alarm) checks {@link authDeadline} instead.
+ */
 export function startAuthTimer<D>(hub: Hub<D, any>, s: Session<D>): void {
+  if (hub.driver?.capabilities.hibernation) return;
   const ms = hub.options.authTimeout ?? 10_000;
   s.authTimer = setTimeout(() => {
     s.authTimer = undefined;
     if (!s.authenticated) s.close(1008, "authentication timeout");
   }, ms);
+}
+
+/**
+ * When a session that must authenticate and has no deadline timer (hibernating hosts, sessions
+ * rebuilt from a snapshot) is due to be closed with 1008: its open time plus `authTimeout`.
+ * `undefined` for every other session.
+ */
+export function authDeadline<D>(hub: Hub<D, any>, s: Session<D>): number | undefined {
+  if (s.authenticated || s.authTimer !== undefined || !hub.options.authenticate || s.mode !== "envelope") return undefined;
+  return s.openedAt + (hub.options.authTimeout ?? 10_000);
 }
 
 /** Cancel the authentication deadline. */

@@ -278,6 +278,8 @@ export class Hub<D = SessionData, A = unknown> {
     if (!d?.persist || s.state !== OPEN || s === this.#restoring) return;
     try {
       d.persist(s.socket, takeSnapshot(s));
+      s.savedSeen = s.lastSeen;
+      s.savedPing = s.lastPing;
     } catch (error) {
       this.report(error, s);
     }

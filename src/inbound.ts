@@ -15,6 +15,11 @@ import type { WireData } from "./types.ts";
 export function inbound<D>(hub: Hub<D, any>, s: Session<D>, data: WireData): void {
   if (s.state !== OPEN) return;
   const now = (s.lastSeen = Date.now());
+  handle(hub, s, data, now);
+  hub.liveness.keep(s); // after the frame, so a ping it carried is stored too
+}
+
+function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number): void {
   const max = hub.options.maxMessageSize ?? 1024 * 1024;
   const size = typeof data === "string" ? data.length : data.byteLength;
   hub.metrics.messagesIn++;

@@ -3,6 +3,7 @@
  * enforced by one sweep per hub rather than a timer per session.
  * @module
  */
+import { authDeadline } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 
@@ -49,12 +50,15 @@ function settings(o: PingOptions | undefined, idle: number | undefined): Setting
 export class Liveness<D> {
   readonly #hub: Hub<D, any>;
   readonly #s: Settings;
+  readonly #tick: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastRound = 0;
 
   constructor(hub: Hub<D, any>) {
     this.#hub = hub;
-    this.#s = settings(hub.options.ping, hub.options.idleTimeout);
+    const s = (this.#s = settings(hub.options.ping, hub.options.idleTimeout));
+    const spans = [s.interval, s.timeout, s.idle].filter((x) => x > 0);
+    this.#tick = spans.length === 0 ? 0 : Math.max(5, Math.min(...spans) / 4);
   }
 
   /** The policy in force. */
@@ -71,14 +75,12 @@ export class Liveness<D> {
 
   /** Milliseconds between sweeps; 0 when nothing is enforced. */
   get tick(): number {
-    const s = this.#s;
-    const spans = [s.interval, s.timeout, s.idle].filter((x) => x > 0);
-    return spans.length === 0 ? 0 : Math.max(5, Math.min(...spans) / 4);
+    return this.#tick;
   }
 
   /**
    * Start the sweep timer (hosts that can keep a timer). Hibernating hosts call {@link sweep}
-   * from an alarm instead, every {@link tick} ms.
+   * from an alarm instead, at the time it returns.
    */
   start(): void {
     if (this.#timer !== undefined || this.tick === 0) return;
@@ -96,6 +98,7 @@ export class Liveness<D> {
   /** A ping arrived from the client (any level). */
   pinged(s: Session<D>): void {
     s.lastPing = s.lastSeen = Date.now();
+    this.keep(s);
     const hook = this.#hub.options.pinged;
     if (hook) this.#hub.guard(s, () => hook(s));
   }
@@ -103,23 +106,50 @@ export class Liveness<D> {
   /** A pong arrived for one of our pings. */
   ponged(s: Session<D>, now: number = Date.now()): void {
     s.lastSeen = now;
+    this.keep(s);
     if (s.pingSentAt > 0) {
       s.rtt = now - s.pingSentAt;
       s.pingSentAt = 0;
     }
   }
 
-  /** Check every session's deadlines and, under `send`, ping when a round is due. */
-  sweep(now: number): void {
+  /**
+   * The earliest time a {@link sweep} has something to do for `s`: a deadline (liveness, or
+   * authentication on hibernating hosts) or, under `send`, the next ping round. `undefined` when
+   * nothing is enforced for it. A sweep at or after that time acts; an earlier one is harmless.
+   */
+  dueFor(s: Session<D>): number | undefined {
+    const p = this.#s;
+    let due = authDeadline(this.#hub, s);
+    const at = (t: number): void => void (due = due === undefined ? t : Math.min(due, t));
+    // Deadlines are strict (`now - lastSeen > idle`), hence the + 1.
+    if (p.idle > 0) at(s.lastSeen + p.idle + 1);
+    if (p.policy === "send" && this.#checkable(s)) {
+      at(s.lastSeen + p.interval + p.timeout + 1);
+      at(this.#lastRound + p.interval);
+    } else if (p.policy === "expect") at(s.lastPing + p.timeout + 1);
+    return due;
+  }
+
+  /**
+   * Check every session's deadlines and, under `send`, ping when a round is due. Returns when
+   * the next sweep is due (ms since the epoch), or `undefined` when no open session needs one:
+   * a hibernating host sets its alarm to that time.
+   */
+  sweep(now: number): number | undefined {
     const s = this.#s;
     const round = s.policy === "send" && now - this.#lastRound >= s.interval;
     if (round) this.#lastRound = now;
     const driver = this.#hub.driver;
+    let next: number | undefined;
     for (const session of this.#hub.sessions.values()) {
       if (!session.open) continue;
       const hostPing = driver?.lastPing?.(session.socket);
       if (hostPing !== undefined && hostPing > session.lastPing) session.lastPing = session.lastSeen = Math.max(session.lastSeen, hostPing);
-      if (s.idle > 0 && now - session.lastSeen > s.idle) {
+      const auth = authDeadline(this.#hub, session);
+      if (auth !== undefined && now >= auth) {
+        session.close(1008, "authentication timeout");
+      } else if (s.idle > 0 && now - session.lastSeen > s.idle) {
         session.close(LIVENESS_CLOSE, "idle timeout");
       } else if (s.policy === "send" && this.#checkable(session) && now - session.lastSeen > s.interval + s.timeout) {
         session.close(LIVENESS_CLOSE, "ping timeout");
@@ -128,7 +158,23 @@ export class Liveness<D> {
       } else if (round) {
         this.#ping(session, now);
       }
+      if (!session.open) continue;
+      const due = this.dueFor(session);
+      if (due !== undefined && (next === undefined || due < next)) next = due;
     }
+    return next;
+  }
+
+  /**
+   * @internal Hosts that keep snapshots (hibernation) get the liveness times stored again once
+   * they are a tick ahead of the stored ones: at most one store per session per tick, and a
+   * session rebuilt after an eviction is never judged earlier than its true times allow (see
+   * `sessionFromSnapshot`).
+   */
+  keep(s: Session<D>): void {
+    const t = this.tick;
+    if (t === 0 || !this.#hub.driver?.persist) return;
+    if (s.lastSeen - s.savedSeen >= t || s.lastPing - s.savedPing >= t) this.#hub.persist(s);
   }
 
   /** Can we make this session answer? Raw sessions on hosts without protocol pings need a text pair. */

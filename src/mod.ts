@@ -16,7 +16,7 @@
 
 export { createHub, Hub } from "./hub.ts";
 export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./hub.ts";
-export { originAllowed } from "./upgrade.ts";
+export { badHandshake, originAllowed } from "./upgrade.ts";
 export type { Admission, OriginPolicy, UpgradeResult } from "./upgrade.ts";
 export type { AuthResult } from "./auth.ts";
 export { LIVENESS_CLOSE, Liveness } from "./liveness.ts";

@@ -144,5 +144,6 @@ export function adopt<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D>): Se
   const r = s.ring;
   ringAck(s, p.seq);
   for (let i = 0; i < r.frames.length; i++) hub.driverOf().send(socket, r.frames[i]!);
+  hub.persist(s); // a hibernating host keeps the snapshot with the socket: the new one needs it too
   return s;
 }

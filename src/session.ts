@@ -90,6 +90,10 @@ export class Session<D = SessionData> {
   rtt: number = -1;
   /** When the client last pinged (ms since the epoch; the open time until it does). */
   lastPing: number;
+  /** @internal `lastSeen` and `lastPing` as in the last snapshot a hibernating host stored */
+  savedSeen = 0;
+  /** @internal */
+  savedPing = 0;
   /** @internal when the oldest unanswered server ping went out, 0 when none */
   pingSentAt = 0;
   /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */

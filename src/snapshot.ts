@@ -41,6 +41,10 @@ export interface SessionSnapshot<D = SessionData> {
   readonly authenticated: boolean;
   /** When the session opened (ms since the epoch). */
   readonly openedAt: number;
+  /** `lastSeen` when stored (stored again once it is a liveness tick newer). */
+  readonly seen?: number;
+  /** `lastPing` when stored (likewise). */
+  readonly pinged?: number;
 }
 
 /** Take a snapshot of a session. Cheap: it copies references, the host's store does the cloning. */
@@ -58,6 +62,8 @@ export function takeSnapshot<D>(s: Session<D>): SessionSnapshot<D> {
     available: s.available,
     authenticated: s.authenticated,
     openedAt: s.openedAt,
+    seen: s.lastSeen,
+    pinged: s.lastPing,
   };
   if (s.alias !== undefined) snap.alias = s.alias;
   if (s.publicData !== undefined) snap.pub = s.publicData;
@@ -87,5 +93,13 @@ export function sessionFromSnapshot<D>(hub: Hub<D, any>, socket: unknown, snap: 
   // alias goes through the presence index when the hub registers the session
   s.available = snap.available !== false;
   s.publicData = snap.pub;
+  // The stored times lag the true ones by less than a liveness tick (the hub stores them again
+  // once they are a tick ahead), so adding a tick never judges a session before its time; it can
+  // judge it up to a tick late, which is the sweep's own granularity.
+  const slack = hub.liveness.tick;
+  if (typeof snap.seen === "number") s.lastSeen = Math.min(s.lastSeen, snap.seen + slack);
+  if (typeof snap.pinged === "number") s.lastPing = Math.min(s.lastPing, snap.pinged + slack);
+  s.savedSeen = snap.seen ?? 0;
+  s.savedPing = snap.pinged ?? 0;
   return s;
 }

@@ -77,8 +77,11 @@ function canonicalOrigin(origin: string): string | undefined {
 
 const KEY = /^[A-Za-z0-9+/]{22}==$/; // base64 of exactly 16 bytes (RFC 6455 §4.2.1)
 
-/** Reject malformed handshakes the same way on every host, before any hook runs. */
-function badHandshake(request: Request): Response | undefined {
+/**
+ * Reject malformed handshakes the same way on every host, before any hook runs: the refusal
+ * `Response`, or `undefined` for a well-formed WebSocket upgrade request.
+ */
+export function badHandshake(request: Request): Response | undefined {
   const upgrade = request.headers.get("upgrade");
   if (upgrade === null) return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
   if (upgrade.toLowerCase() !== "websocket") return new Response("unsupported upgrade", { status: 400 });

@@ -119,7 +119,8 @@ function safe(text: string, pred: (f: Frame) => boolean): boolean {
 
 /**
  * Open a WebSocket at the TCP level and then stay completely silent: it never answers a ping,
- * never sends a frame. Resolves once the server answered 101; `destroy()` ends it.
+ * never sends a frame. Resolves once the server answered 101; `destroy()` ends it. `protocol`
+ * (say `wirehub.v1`) is offered in `Sec-WebSocket-Protocol`; without it the session is raw.
  */
 export function silentSocket(url: string, protocol?: string): Promise<{ destroy(): void }> {
   const u = new URL(url);

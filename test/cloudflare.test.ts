@@ -2,35 +2,61 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { capabilities } from "../adapters/cloudflare.ts";
 import { TestClient } from "./client.ts";
 import { conformance } from "./conformance.ts";
+import type { FixtureOverrides } from "./fixture.ts";
 import { CLASS, SCRIPT, startCloudflare, type CloudflareServer } from "./servers/cloudflare/start.ts";
 
 conformance("cloudflare", startCloudflare, capabilities);
 
-describe("cloudflare: hibernation", () => {
-  const ROOM = "hib";
-  let srv: CloudflareServer;
-  let open: TestClient[] = [];
-  const url = (q = ""): string => `${srv.url}?room=${ROOM}${q ? "&" + q : ""}`;
-  const env = async (q = ""): Promise<TestClient> => (open.push(await TestClient.envelope(url(q))), open.at(-1)!);
-  // A real eviction: workerd drops the object's instance (hub, sessions, groups) and keeps the sockets.
-  const evict = (): Promise<void> => srv.mf.unsafeEvictDurableObject(SCRIPT, CLASS, { name: ROOM, webSockets: "hibernate" });
-  const instances = async (): Promise<number> => (await fetch(srv.url.replace(/^ws/, "http") + "__instances")).json() as Promise<number>;
+type F = Record<string, unknown>;
+const closedHook = (obs: TestClient, tag: string, ms?: number): Promise<F> => obs.frame((f) => f.e === "closed" && (f.d as F).tag === tag, ms);
 
+/** A fixture server in workerd, and helpers for one room (one Durable Object) on it. */
+function server(overrides: FixtureOverrides = {}) {
+  let srv: CloudflareServer;
+  const open: TestClient[] = [];
+  const track = (c: TestClient): TestClient => (open.push(c), c);
   beforeAll(async () => {
-    srv = await startCloudflare();
+    srv = await startCloudflare(overrides);
   });
   afterAll(async () => {
     for (const c of open) if (c.ws.readyState <= 1) await c.close();
     await srv?.stop();
   });
+  return (name: string) => {
+    const url = (q = ""): string => `${srv.url}?room=${name}${q ? "&" + q : ""}`;
+    const env = async (q = ""): Promise<TestClient> => track(await TestClient.envelope(url(q)));
+    return {
+      env,
+      raw: async (q = ""): Promise<TestClient> => track(await TestClient.connect(url(q))),
+      // A real eviction: workerd drops the object's instance (hub, sessions, groups) and keeps the sockets.
+      evict: (): Promise<void> => srv.mf.unsafeEvictDurableObject(SCRIPT, CLASS, { name, webSockets: "hibernate" }),
+      /** How many instances of this room's object have been made (module scope outlives evictions). */
+      instances: async (): Promise<number> => (await fetch(`${srv.url.replace(/^ws/, "http")}__instances?room=${name}`)).json() as Promise<number>,
+      async observer(): Promise<TestClient> {
+        const o = await env("tag=obs");
+        o.send({ t: "join", g: "observers", id: "obs" });
+        await o.frame((f) => f.id === "obs");
+        return o;
+      },
+      async login(user: string): Promise<TestClient> {
+        const c = await env(`auth=frame&tag=${user}`);
+        c.send({ t: "auth", id: "login", d: { user, password: `pw-${user}` } });
+        expect(await c.frame((f) => f.id === "login")).toMatchObject({ t: "res" });
+        return c;
+      },
+    };
+  };
+}
+
+describe("cloudflare: hibernation", () => {
+  // An auth deadline long enough that an eviction under load still comes before it.
+  const room = server({ authTimeout: 1500 });
 
   test("sessions, data and groups come back from the attachments; sends and drops work after each wake", async () => {
-    const obs = await env("tag=obs");
-    obs.send({ t: "join", g: "observers", id: "obs" });
-    await obs.frame((f) => f.id === "obs");
+    const { env, raw, evict, instances, observer } = room("hib");
+    const obs = await observer();
     const [a, b, c] = [await env("tag=a"), await env("tag=b"), await env("tag=c")];
-    const r = await TestClient.connect(url("tag=raw"));
-    open.push(r);
+    const r = await raw("tag=raw");
     r.send("__sid");
     const rawSid = (await r.next()) as string;
     for (const x of [a, b]) await obs.call("test/join", { sid: x.sid, group: "g" });
@@ -75,16 +101,106 @@ describe("cloudflare: hibernation", () => {
     await evict();
     expect(await a.call("test/drop", { sid: b.sid, code: 4001, reason: "kicked" })).toBe(true);
     expect(await b.closed).toEqual({ code: 4001, reason: "kicked" });
-    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "b")).d).toEqual({ sid: b.sid, code: 4001, reason: "kicked", tag: "b" });
+    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "b")).d).toEqual({ sid: b.sid, code: 4001, reason: "kicked", tag: "b", user: null });
     expect(await a.call("test/members", { group: "g" })).toEqual([a.sid]);
 
     await evict();
     // a client's close is itself the first event after this wake: the hook still runs, with the restored data
     await c.close(4321, "see you");
-    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "c")).d).toEqual({ sid: c.sid, code: 4321, reason: "see you", tag: "c" });
+    expect((await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "c")).d).toEqual({ sid: c.sid, code: 4321, reason: "see you", tag: "c", user: null });
 
     await evict();
     r.send("raw after a wake");
     expect(await r.next()).toBe("raw after a wake");
+  });
+
+  test("a logged-in session keeps its alias and presence after a wake; private messages reach it", async () => {
+    const { evict, login } = room("hib-auth");
+    const grace = await login("grace");
+    const ada = await login("ada");
+    const isAda = (op: string) => (f: F) => f.t === "presence" && f.op === op && (f.who as F).sid === ada.sid;
+    await grace.frame(isAda("join"));
+
+    await evict();
+    grace.send({ t: "who", id: "w", g: "staff" });
+    const list = (await grace.frame((f) => f.id === "w")).d as F[];
+    expect(list.find((w) => w.alias === "ada")).toEqual({ sid: ada.sid, alias: "ada", available: true, pub: { title: "countess" } });
+    expect(list.map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
+
+    await evict();
+    // a private message by alias is the first event after this wake
+    grace.send({ t: "dm", to: "ada", d: { text: "still there?" }, id: "dm1" });
+    expect(await grace.frame((f) => f.id === "dm1")).toEqual({ t: "res", id: "dm1", d: { n: 1 } });
+    expect(await ada.frame((f) => f.t === "dm")).toEqual({ t: "dm", from: { sid: grace.sid, alias: "grace" }, d: { text: "still there?" } });
+
+    await evict();
+    ada.send({ t: "set", id: "off", available: false });
+    expect(await ada.frame((f) => f.id === "off")).toEqual({ t: "res", id: "off", d: { alias: "ada", available: false } });
+    await grace.frame(isAda("leave"));
+
+    await evict();
+    // the availability change was stored: after another wake ada is still unavailable
+    grace.send({ t: "dm", to: ada.sid, d: 1, id: "dm2" });
+    expect(await grace.frame((f) => f.id === "dm2")).toMatchObject({ t: "err", c: "not_found" });
+    expect(await ada.call("whoami")).toMatchObject({ sid: ada.sid, alias: "ada", groups: ["staff"] });
+  });
+
+  test("the auth deadline survives an eviction: the alarm wakes the object and closes 1008", async () => {
+    const { env, evict, instances, observer } = room("hib-deadline");
+    const obs = await observer();
+    const u = await env("auth=frame&tag=late"); // never authenticates, never speaks
+    await evict();
+    const asleep = await instances();
+    expect(await u.closed).toEqual({ code: 1008, reason: "authentication timeout" });
+    expect((await closedHook(obs, "late")).d).toMatchObject({ sid: u.sid, code: 1008, reason: "authentication timeout" });
+    expect(await instances()).toBe(asleep + 1); // woken once, by the alarm
+  });
+
+  test("replay buffers live in memory: after a wake a resume fails cleanly with resumed:false", async () => {
+    const { env, evict, observer } = room("hib-resume");
+    const obs = await observer();
+    const c = await env("wh_ack=1&tag=resumer");
+    const rt = (JSON.parse(c.all[0] as string) as F).rt as string;
+    expect(typeof rt).toBe("string");
+
+    await evict();
+    const c2 = await env(`wh_resume=${rt}&wh_seq=0&tag=second`);
+    const hello = JSON.parse(c2.all[0] as string) as F;
+    expect(hello.resumed).toBe(false);
+    expect(c2.sid).not.toBe(c.sid);
+    // the old session lives on (its snapshot has everything but the buffer) and ends normally
+    expect(await c.call("whoami")).toMatchObject({ sid: c.sid, tag: "resumer" });
+    await c.close(4000, "gone");
+    expect((await closedHook(obs, "resumer")).d).toMatchObject({ sid: c.sid, code: 4000, reason: "gone" });
+  });
+});
+
+describe("cloudflare: liveness while the object sleeps", () => {
+  const room = server({ ping: { policy: "expect", timeout: 1000 } });
+
+  test("pings the runtime answers keep a client alive without waking the object; a silent one is closed by an alarm after a wake", async () => {
+    const { env, evict, instances, observer } = room("sleepy");
+    const obs = await observer();
+    const pinger = await env("tag=pinger");
+    const silent = await env("tag=silent"); // never pings
+    await evict();
+    const asleep = await instances();
+    // a heartbeat of bare `{"t":"ping"}` frames: the runtime's auto-response answers them
+    const beat = setInterval(() => {
+      for (const c of [obs, pinger]) c.send('{"t":"ping"}');
+    }, 100);
+    try {
+      expect(await pinger.frame((f) => f.t === "pong")).toEqual({ t: "pong" });
+      expect(await instances()).toBe(asleep);
+      const hook = await closedHook(obs, "silent", 5000);
+      expect(hook.d).toMatchObject({ sid: silent.sid, code: 4000, reason: "ping timeout" });
+      expect(await silent.closed).toMatchObject({ code: 4000, reason: "ping timeout" });
+      expect(await instances()).toBe(asleep + 1); // the alarm's wake, and nothing else
+      expect(pinger.ws.readyState).toBe(WebSocket.OPEN);
+      expect(await pinger.call("whoami")).toMatchObject({ sid: pinger.sid });
+      await obs.nothing((f) => f.e === "closed" && (f.d as F).tag === "pinger");
+    } finally {
+      clearInterval(beat);
+    }
   });
 });

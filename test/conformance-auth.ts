@@ -51,9 +51,12 @@ export function authCases(ctx: Ctx): void {
     expect(await d.closed).toEqual({ code: 1008, reason: "too many failed authentication attempts" });
   });
 
-  test("no auth within authTimeout closes 1008", async () => {
-    const c = await env("?auth=frame");
+  test("no auth within authTimeout closes 1008, seen by the client and the close hook", async () => {
+    const obs = await observer();
+    const c = await env("?auth=frame&tag=no-auth"); // it never speaks
     expect(await c.closed).toEqual({ code: 1008, reason: "authentication timeout" });
+    const hook = await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === "no-auth");
+    expect(hook.d).toMatchObject({ sid: c.sid, code: 1008, reason: "authentication timeout" });
   });
 
   test("before auth only auth, ping and pong are accepted", async () => {

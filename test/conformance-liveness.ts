@@ -47,8 +47,10 @@ export function livenessCases(ctx: Ctx): void {
     const obs = await observe(v.url);
     const env = track(await TestClient.envelope(on(v.url, "?tag=pinger")));
     const raw = track(await TestClient.connect(on(v.url, "?tag=raw-pinger")));
+    // quiet never pings, which is all `expect` asks. It still answers the server's pings, as the
+    // protocol requires: under `expect` a hub sends none, but before closing a client it never
+    // heard from, the Durable Object adapter asks for one frame (a workerd quirk, see there).
     const quiet = track(await TestClient.envelope(on(v.url, "?tag=quiet")));
-    quiet.answerPings = false;
     let n = 0;
     const timer = setInterval(() => {
       env.send({ t: "ping", ts: ++n });

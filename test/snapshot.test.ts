@@ -54,3 +54,67 @@ test("the hub stores a snapshot on open, join, leave and save; restore rebuilds 
   expect(b.seam.restore({ frames: [] }, { not: "a snapshot" })).toBeUndefined();
   expect(b.seam.restore({ frames: [] }, null)).toBeUndefined();
 });
+
+/** A hibernating host that records closes, with hub options of the test's choosing. */
+function sleepyHost(options: Parameters<typeof createHub<{ n: number }>>[0]) {
+  const hub = createHub<{ n: number }>(options);
+  const closed: { code: number; reason: string }[] = [];
+  const driver: Driver<Sock> = {
+    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: true },
+    send: (s, d) => (s.frames.push(String(d)), "sent"),
+    close: (_s, code, reason) => void closed.push({ code, reason }),
+    persist: (s, snap) => void (s.attachment = structuredClone(snap)),
+  };
+  const seam = hub.attach(driver);
+  const open = async (): Promise<{ sock: Sock; s: ReturnType<typeof seam.open> }> => {
+    const adm = await seam.upgrade(new Request("http://h/", { headers: { upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-protocol": "wirehub.v1" } }));
+    if (adm instanceof Response) throw new Error("refused");
+    const sock: Sock = { frames: [] };
+    return { sock, s: seam.open(sock, adm) };
+  };
+  return { hub, seam, closed, open };
+}
+
+test("on a hibernating host the auth deadline belongs to the sweep: no timer, due at open + authTimeout, then 1008", async () => {
+  const h = sleepyHost({ authenticate: () => ({}), authTimeout: 1000, ping: { policy: "auto" } });
+  const { s } = await h.open();
+  expect(s.authTimer).toBeUndefined(); // a timer would pin a Durable Object in memory
+  expect(h.hub.liveness.dueFor(s)).toBe(s.openedAt + 1000);
+  expect(h.hub.liveness.sweep(s.openedAt + 999)).toBe(s.openedAt + 1000);
+  expect(h.closed).toEqual([]);
+  expect(h.hub.liveness.sweep(s.openedAt + 1000)).toBeUndefined(); // nothing left to check
+  expect(h.closed).toEqual([{ code: 1008, reason: "authentication timeout" }]);
+});
+
+test("liveness times are stored again once a tick ahead, and a session rebuilt from them is never judged early", async () => {
+  const opts = { ping: { policy: "expect", timeout: 400 } } as const; // tick: 100 ms
+  const a = sleepyHost(opts);
+  expect(a.hub.liveness.tick).toBe(100);
+  const { sock, s } = await a.open();
+  const stored = (): SessionSnapshot => sock.attachment as SessionSnapshot;
+  expect(stored().pinged).toBe(s.lastPing);
+  // less than a tick since the stored times: a ping is not worth a store
+  s.savedPing = s.savedSeen = Date.now() - 50;
+  const before = stored();
+  a.seam.message(s, '{"t":"ping"}');
+  expect(stored()).toBe(before);
+  // a tick or more: stored again
+  s.savedPing = s.savedSeen = Date.now() - 100;
+  a.seam.message(s, '{"t":"ping"}');
+  expect(stored().pinged).toBe(s.lastPing);
+
+  // a wake after the client's last ping at T: the rebuilt session counts from T + tick at the earliest
+  const T = Date.now() - 10_000;
+  const b = sleepyHost(opts);
+  const r = b.seam.restore({ frames: [] }, { ...stored(), seen: T, pinged: T })!;
+  expect(r.lastPing).toBe(T + 100);
+  expect(b.hub.liveness.dueFor(r)).toBe(T + 100 + 400 + 1);
+  b.hub.liveness.sweep(T + 500);
+  expect(b.closed).toEqual([]);
+  expect(b.hub.liveness.sweep(T + 501)).toBeUndefined();
+  expect(b.closed).toEqual([{ code: 4000, reason: "ping timeout" }]);
+  // a snapshot without the times (an older one) counts from the wake
+  const c = sleepyHost(opts);
+  const { seen: _s, pinged: _p, ...old } = stored();
+  expect(c.seam.restore({ frames: [] }, old)!.lastPing).toBeGreaterThanOrEqual(T + 10_000);
+});

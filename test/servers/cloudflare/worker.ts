@@ -12,11 +12,13 @@ interface Env {
   WIREHUB_FIXTURE?: string;
 }
 
-// Module scope outlives an evicted object (same isolate), so this counts object instances.
-let instances = 0;
+// Module scope outlives an evicted object (same isolate), so this counts object instances, per
+// object id (every room is an object of its own, and each may wake on its own alarm).
+const instances = new Map<string, number>();
 
-export const FixtureHub = createDurableObject<FixtureData, Env>((_ctx, env) => {
-  instances++;
+export const FixtureHub = createDurableObject<FixtureData, Env>((ctx, env) => {
+  const id = String((ctx as unknown as { id: unknown }).id);
+  instances.set(id, (instances.get(id) ?? 0) + 1);
   const hub = createFixtureHub(overridesFromEnv(env.WIREHUB_FIXTURE));
   hub
     .handle("hib/instance", () => hub.id)
@@ -32,7 +34,11 @@ export const FixtureHub = createDurableObject<FixtureData, Env>((_ctx, env) => {
 
 export default {
   fetch(request: Request, env: Env): Promise<Response> {
-    if (new URL(request.url).pathname === "/__instances") return Promise.resolve(Response.json(instances));
-    return routeToRoom(request, env.HUB, { name: (_req, url) => url.searchParams.get("room") ?? "conformance" });
+    const url = new URL(request.url);
+    if (url.pathname === "/__instances") {
+      const id = String(env.HUB.idFromName(url.searchParams.get("room") ?? "conformance"));
+      return Promise.resolve(Response.json(instances.get(id) ?? 0));
+    }
+    return routeToRoom(request, env.HUB, { name: (_req, u) => u.searchParams.get("room") ?? "conformance" });
   },
 };
