@@ -19,6 +19,7 @@ header .meta { color: #a9b4c2; font-size: 13px; }
 main { padding: 16px 20px; display: grid; gap: 16px; grid-template-columns: repeat(12, 1fr); }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; min-width: 0; }
 section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 0 0 8px; font-weight: 600; }
+section h2 .muted { text-transform: none; letter-spacing: 0; font-weight: 400; }
 .stats { grid-column: span 12; display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; background: none; border: 0; padding: 0; }
 .stat { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .stat .k { color: var(--muted); font-size: 12px; }
@@ -29,7 +30,7 @@ section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; 
 .legend { display: flex; gap: 14px; font-size: 12px; color: var(--muted); margin-top: 4px; }
 .legend b { font-weight: 600; }
 .sw { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin-right: 4px; }
-.sw.in { background: var(--in); } .sw.out { background: var(--out); }
+.sw.in { background: var(--in); } .sw.out { background: repeating-linear-gradient(90deg, var(--out) 0 4px, transparent 4px 6px); }
 .wide { grid-column: span 12; }
 .side { grid-column: span 4; }
 .half { grid-column: span 8; }
@@ -106,12 +107,14 @@ function chart(svg, r, kin, kout, fmt, maxId, inId, outId) {
     g.setAttribute("stroke", "#e8ecf1"); g.setAttribute("vector-effect", "non-scaling-stroke");
     svg.append(g);
   }
-  for (const [k, color] of [[kin, "#1f6feb"], [kout, "#c2410c"]]) {
+  // "out" dashed on top: an echo server's two lines coincide, and both must stay visible.
+  for (const [k, color, dash] of [[kin, "#1f6feb", ""], [kout, "#c2410c", "5 4"]]) {
     const pl = document.createElementNS(ns, "polyline");
     const n = r.length, step = 300 / Math.max(1, HISTORY - 1), x0 = 300 - (n - 1) * step;
     pl.setAttribute("points", r.map((x, i) => (x0 + i * step).toFixed(1) + "," + (98 - (x[k] / max) * 94).toFixed(1)).join(" "));
     pl.setAttribute("fill", "none"); pl.setAttribute("stroke", color); pl.setAttribute("stroke-width", "2");
     pl.setAttribute("vector-effect", "non-scaling-stroke"); pl.setAttribute("stroke-linejoin", "round");
+    if (dash) pl.setAttribute("stroke-dasharray", dash);
     svg.append(pl);
   }
   const now = r[r.length - 1] || { [kin]: 0, [kout]: 0 };
@@ -270,7 +273,7 @@ const BODY = `
     <svg id="chart-bytes" viewBox="0 0 300 100" preserveAspectRatio="none" role="img" aria-label="bytes per second"></svg>
     <div class="legend"><span><i class="sw in"></i>in <b id="cb-in"></b></span><span><i class="sw out"></i>out <b id="cb-out"></b></span></div></section>
   <section class="wide"><h2>Sessions</h2>
-    <div class="toolbar"><input type="search" id="search" placeholder="search id, alias, group, address, raw/envelope" aria-label="search sessions and groups"><span class="muted" id="s-count"></span></div>
+    <div class="toolbar"><input type="search" id="search" placeholder="search: id, alias, group, address, mode" aria-label="search sessions and groups"><span class="muted" id="s-count"></span></div>
     <table id="sessions"><thead><tr><th>id</th><th>alias</th><th>mode</th><th>groups</th><th>remote address</th><th class="num">age</th><th class="num">last seen</th><th class="num">rtt</th><th class="num">buffered</th><th></th></tr></thead><tbody></tbody></table>
     <form id="drop-form" hidden><span>Drop <code id="drop-sid"></code></span>
       <label>code<input type="number" id="drop-code" value="4000" min="1000" max="4999"></label>
