@@ -62,7 +62,10 @@ const SCRIPT = `
 "use strict";
 const $ = (id) => document.getElementById(id);
 const base = location.pathname;
-const token = new URLSearchParams(location.search).get("token");
+// The page's own query (a room name a Worker routes by, ...) goes with every request it makes.
+const own = new URLSearchParams(location.search);
+const token = own.get("token");
+own.delete("token");
 const HISTORY = 90;
 let history = [], es, query = "", last, retry;
 
@@ -74,9 +77,10 @@ function fmtAge(ms) { const s = Math.max(0, Math.round(ms / 1000)); if (s < 60) 
 function connect() {
   clearTimeout(retry);
   if (es) es.close();
-  const p = new URLSearchParams({ feed: "1" });
+  const p = new URLSearchParams(own);
+  p.set("feed", "1");
   if (token) p.set("token", token);
-  if (query) p.set("q", query);
+  if (query) p.set("q", query); else p.delete("q");
   es = new EventSource(base + "?" + p);
   es.addEventListener("snapshot", (e) => { setLive(true); render(JSON.parse(e.data)); });
   es.addEventListener("bye", () => setLive(false, "hub shutting down"));
@@ -220,7 +224,7 @@ async function post(body) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = "Bearer " + token;
   try {
-    const r = await fetch(base, { method: "POST", headers, body: JSON.stringify(body) });
+    const r = await fetch(base + (own.size ? "?" + own : ""), { method: "POST", headers, body: JSON.stringify(body) });
     const j = await r.json().catch(() => ({}));
     return r.ok ? j : { error: j.error || "HTTP " + r.status };
   } catch (e) { return { error: String(e) }; }

@@ -73,7 +73,10 @@ test("the page lists three clients and their groups, counts messages, drops one 
   await a.call("test/set", { sid: a.sid, alias: "ada" });
   for (const [sid, group] of [[a.sid, "lobby"], [b.sid, "lobby"], [b.sid, "ops"], [raw.sid, "ops"]] as const) await a.call("test/join", { sid, group });
 
-  await page.goto(`${http}/_wirehub?token=${TOKEN}`);
+  // Its own query (here a room a Worker might route by) goes with the feed and the actions; the token goes only where needed.
+  const asked: string[] = [];
+  page.on("request", (r) => asked.push(r.method() + " " + r.url()));
+  await page.goto(`${http}/_wirehub?room=lobby&token=${TOKEN}`);
   const row = (sid: string) => `#sessions tr[data-sid="${sid}"]`;
   for (const c of [a, b, raw]) await page.locator(row(c.sid)).waitFor();
   expect(await page.locator("#sessions tbody tr").count()).toBe(3);
@@ -131,6 +134,12 @@ test("the page lists three clients and their groups, counts messages, drops one 
   await page.click("#emit-send");
   for (const c of [a, b]) expect((await c.frame((f) => f.e === "notice")).d).toEqual({ from: "page" });
   expect(await text("#status")).toBe("sent to 2 local session(s) in lobby");
+
+  const own = asked.filter((r) => r.includes("/_wirehub"));
+  expect(own.filter((r) => r.startsWith("GET ") && r.includes("feed=1"))).not.toHaveLength(0);
+  for (const r of own) expect(r).toContain("room=lobby");
+  expect(own.filter((r) => r.startsWith("POST "))).toEqual([`POST ${http}/_wirehub?room=lobby`, `POST ${http}/_wirehub?room=lobby`]);
+  expect(asked.every((r) => r.startsWith("GET " + http) || r.startsWith("POST " + http))).toBe(true); // nothing from elsewhere
 
   // Prometheus text: parses strictly and agrees with the hub.
   const res = await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
