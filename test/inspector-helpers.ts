@@ -58,7 +58,8 @@ export function sample(samples: Sample[], name: string, labels: Record<string, s
 
 /** Read Server-Sent Events from a response body, one `{event, data}` at a time. */
 export function sseReader(body: ReadableStream<Uint8Array>): { next(): Promise<{ event: string; data: string }>; cancel(): Promise<void> } {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
   let buffer = "";
   return {
     async next() {
@@ -78,7 +79,7 @@ export function sseReader(body: ReadableStream<Uint8Array>): { next(): Promise<{
         }
         const { done, value } = await reader.read();
         if (done) throw new Error("the event stream ended");
-        buffer += value;
+        buffer += decoder.decode(value, { stream: true });
       }
     },
     cancel: () => reader.cancel(),

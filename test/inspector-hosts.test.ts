@@ -1,10 +1,14 @@
 /**
  * The inspector on hosts other than Bun, each a child process (test/servers/inspector.ts): the
  * page's tokens, the snapshot feed, a drop action and the Prometheus path, all through the
- * adapter's `fetch` option; and a server stops cleanly while a feed is still open.
+ * adapter's `fetch` option; and a server stops cleanly while a feed is still open. Then Hono
+ * (on Bun, in this process): the inspector as middleware in front of the app's routes.
  */
 import { describe, expect, test } from "bun:test";
-import type { InspectorSnapshot } from "../src/inspector.ts";
+import { Hono } from "hono";
+import { serve, upgrade } from "../adapters/hono.ts";
+import { createInspector, type InspectorSnapshot } from "../src/inspector.ts";
+import { createFixtureHub } from "./fixture.ts";
 import { TestClient } from "./client.ts";
 import { parsePrometheus, sample, sseReader } from "./inspector-helpers.ts";
 import { denoCommand, nodeCommand, spawnServer, type Command } from "./spawn.ts";
@@ -82,3 +86,31 @@ for (const [name, command] of hosts) {
     }, 60_000);
   });
 }
+
+describe("inspector on hono (bun)", () => {
+  test("as middleware in front of the app's routes: page, feed and metrics; the app keeps its own", async () => {
+    const hub = createFixtureHub();
+    const inspector = createInspector(hub, { token: TOKEN, metricsPath: "/metrics" });
+    const app = new Hono();
+    app.use((c, next) => inspector.fetch(c.req.raw) ?? next());
+    app.get("/ws", upgrade(hub));
+    app.get("/", (c) => c.text("the app"));
+    const server = await serve(hub, { app, port: 0, hostname: "127.0.0.1" });
+    try {
+      const http = server.url.replace(/^ws/, "http").replace(/\/$/, "");
+      const client = await TestClient.envelope(server.url + "ws");
+      expect(await (await fetch(http + "/")).text()).toBe("the app");
+      expect((await fetch(http + "/_wirehub")).status).toBe(401);
+      expect((await fetch(http + "/_wirehub", { headers: auth })).headers.get("content-type")).toStartWith("text/html");
+      const feed = sseReader((await fetch(http + "/_wirehub?feed", { headers: auth })).body!);
+      const snap = JSON.parse((await feed.next()).data) as InspectorSnapshot;
+      expect(snap.sessions.list.map((s) => s.id)).toEqual([client.sid]);
+      await feed.cancel();
+      const { samples } = parsePrometheus(await (await fetch(http + "/metrics", { headers: auth })).text());
+      expect(sample(samples, "wirehub_sessions")).toBe(1);
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
