@@ -71,6 +71,8 @@ test("the page lists three clients and their groups, counts messages, drops one 
   raw.send("__sid");
   raw.sid = (await raw.next()) as string;
   await a.call("test/set", { sid: a.sid, alias: "ada" });
+  const HOSTILE = '<img src=x onerror="window.pwned=1">'; // aliases come from clients: shown as text, never run
+  await a.call("test/set", { sid: b.sid, alias: HOSTILE });
   for (const [sid, group] of [[a.sid, "lobby"], [b.sid, "lobby"], [b.sid, "ops"], [raw.sid, "ops"]] as const) await a.call("test/join", { sid, group });
 
   // Its own query (here a room a Worker might route by) goes with the feed and the actions; the token goes only where needed.
@@ -89,7 +91,10 @@ test("the page lists three clients and their groups, counts messages, drops one 
   expect(await tags(a.sid)).toEqual(["lobby"]);
   expect(await text(`${row(a.sid)} td:nth-child(5)`)).toBe("127.0.0.1");
   expect(await text('#groups tr[data-group="lobby"] td:nth-child(2)')).toBe("2");
-  expect(await text('#groups tr[data-group="lobby"] td:nth-child(3)')).toBe("ada"); // presence: a has an alias
+  expect(await text(`${row(b.sid)} td:nth-child(2)`)).toBe(HOSTILE);
+  expect(await page.evaluate(() => [(window as any).pwned, document.querySelectorAll("main img").length])).toEqual([undefined, 0]);
+  expect((await text('#groups tr[data-group="lobby"] td:nth-child(3)')).split(", ").sort()).toEqual([HOSTILE, "ada"]); // presence: visible aliases
+  expect(await text('#groups tr[data-group="ops"] td:nth-child(3)')).toBe(HOSTILE);
   expect(await text('#groups tr[data-group="ops"] td:nth-child(2)')).toBe("2");
   expect(await count("#s-sessions")).toBe(3);
   // The page's own feed is plain HTTP: no session, no count.
