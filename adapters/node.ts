@@ -16,7 +16,7 @@ import { createServer as httpServer, STATUS_CODES, type IncomingMessage, type Se
 import { createServer as httpsServer, type ServerOptions as TlsOptions } from "node:https";
 import { once, type EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
-import { Readable, type Duplex } from "node:stream";
+import { pipeline, Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
@@ -172,7 +172,9 @@ async function respond(req: IncomingMessage, res: ServerResponse, fetch?: ServeO
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
   const r = await fetch(toRequest(req, body));
   res.writeHead(r.status, r.statusText, [...r.headers].flat()); // iteration keeps each set-cookie apart
-  if (r.body) Readable.fromWeb(r.body as WebStream).pipe(res);
+  // pipeline, not pipe: a client that leaves mid-body cancels the stream (an endless
+  // text/event-stream would otherwise keep being read into a buffer nobody drains).
+  if (r.body) pipeline(Readable.fromWeb(r.body as WebStream), res, () => {});
   else res.end();
 }
 
