@@ -3,23 +3,23 @@
  * @module
  */
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
-import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
 import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
-import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
-import { ProtocolError, WirehubError } from "./errors.ts";
+import { type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
+import { WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
+import { closedSession, finishSession, openSession, restoreSession } from "./lifecycle.ts";
 import { Liveness } from "./liveness.ts";
-import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
+import { newMetrics, type Metrics } from "./limits.ts";
 import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
-import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
+import { resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
 import { encodeFrame, newId } from "./protocol.ts";
-import { isSnapshot, sessionFromSnapshot, takeSnapshot } from "./snapshot.ts";
-import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
+import { takeSnapshot } from "./snapshot.ts";
+import { CLOSED, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
 import { admit, type Admission } from "./upgrade.ts";
-import type { Driver, SendStatus, Target, WireData } from "./types.ts";
+import type { Driver, SendStatus, Target } from "./types.ts";
 
 export { newId };
 
@@ -56,10 +56,12 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal cluster-wide presence and resume; set when a broker with a store was given */
   readonly cluster: Cluster<D> | undefined;
   #seq = 0;
-  #restoring: Session<D> | undefined;
+  /** @internal the session being rebuilt from a snapshot right now */
+  restoring: Session<D> | undefined;
   #sends = 0;
-  readonly #link: BrokerLink;
-  readonly #sharedBroker: boolean;
+  /** @internal */ readonly link: BrokerLink;
+  /** @internal whether a broker was given (then sessions get their own topic) */
+  readonly sharedBroker: boolean;
   #closing = false;
 
   constructor(options: HubOptions<D> = {}) {
@@ -68,10 +70,10 @@ export class Hub<D = SessionData, A = unknown> {
     this.resume = resumeSettings(options.resume);
     this.presence = new Presence(this);
     this.liveness = new Liveness(this);
-    this.#sharedBroker = options.broker !== undefined;
-    this.#link = (options.broker ?? new MemoryBroker()).connect(brokerNode(this));
-    if (this.#sharedBroker) this.#link.subscribe("all");
-    this.cluster = this.#sharedBroker && this.#link.store ? new Cluster(this, this.#link, this.#link.store) : undefined; // a private broker has nobody to share with
+    this.sharedBroker = options.broker !== undefined;
+    this.link = (options.broker ?? new MemoryBroker()).connect(brokerNode(this));
+    if (this.sharedBroker) this.link.subscribe("all");
+    this.cluster = this.sharedBroker && this.link.store ? new Cluster(this, this.link, this.link.store) : undefined; // a private broker has nobody to share with
     this.cluster?.start();
   }
 
@@ -103,10 +105,10 @@ export class Hub<D = SessionData, A = unknown> {
     deliver(this, event, data, to, target.group, except, this.rings > 0 ? this.id + "." + n : undefined); // keys only matter to replay buffers
     if (to) {
       for (const id of to) {
-        if (!this.sessions.has(id)) this.#link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
+        if (!this.sessions.has(id)) this.link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
       }
     } else {
-      this.#link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n));
+      this.link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n));
     }
   }
 
@@ -140,7 +142,7 @@ export class Hub<D = SessionData, A = unknown> {
     let members = this.groupMap.get(group);
     if (!members) {
       this.groupMap.set(group, (members = new Set()));
-      this.#link.subscribe("g:" + group);
+      this.link.subscribe("g:" + group);
     }
     members.add(s);
     if (s.authenticated && s.open) this.driver?.subscribe?.(s.socket, hostTopic(s.mode, group));
@@ -156,7 +158,7 @@ export class Hub<D = SessionData, A = unknown> {
     members?.delete(s);
     if (members && members.size === 0) {
       this.groupMap.delete(group);
-      this.#link.unsubscribe("g:" + group);
+      this.link.unsubscribe("g:" + group);
     }
     if (s.state === OPEN) this.driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
     this.presence.left(s, group, s.publicInfo);
@@ -170,13 +172,13 @@ export class Hub<D = SessionData, A = unknown> {
       s.close(code, reason);
       return true;
     }
-    this.#link.publish("s:" + id, { o: this.id, k: "close", e: reason, f: code });
+    this.link.publish("s:" + id, { o: this.id, k: "close", e: reason, f: code });
     return false;
   }
 
   /** Resolves once the broker has every subscription asked for so far: joins before it are effective cluster-wide. */
   async brokerReady(): Promise<void> {
-    await this.#link.ready?.();
+    await this.link.ready?.();
   }
 
   /** Whether {@link close} has been called. */
@@ -209,7 +211,7 @@ export class Hub<D = SessionData, A = unknown> {
     clearTimeout(timer);
     // Sessions whose host never reported the close are finished here, so hooks run once each.
     for (const s of [...this.sessions.values()]) this.finish(s, 1006, "");
-    await this.#link.close();
+    await this.link.close();
   }
 
   /** Connect an adapter's driver and get the seam it calls. One driver per hub. */
@@ -219,13 +221,13 @@ export class Hub<D = SessionData, A = unknown> {
     if (!driver.capabilities.hibernation) this.liveness.start();
     return {
       upgrade: (req, info) => admit(this, req, info ?? {}),
-      open: (socket, adm) => this.#open(socket, adm),
-      restore: (socket, snap) => this.#restore(socket, snap),
+      open: (socket, adm) => openSession(this, socket, adm),
+      restore: (socket, snap) => restoreSession(this, socket, snap),
       message: (s, data, socket) => {
         if (socket === undefined || socket === s.socket) inbound(this, s, data);
       },
       close: (s, code, reason, socket) => {
-        if (socket === undefined || socket === s.socket) this.#closed(s, code, reason);
+        if (socket === undefined || socket === s.socket) closedSession(this, s, code, reason);
       },
       pong: (s) => this.liveness.ponged(s),
       ping: (s) => this.liveness.pinged(s),
@@ -269,13 +271,13 @@ export class Hub<D = SessionData, A = unknown> {
 
   /** @internal whether `s` is being rebuilt from a snapshot right now */
   isRestoring(s: Session<D>): boolean {
-    return this.#restoring === s;
+    return this.restoring === s;
   }
 
   /** @internal hand an open session's snapshot to a host that keeps it (hibernation); never throws */
   persist(s: Session<D>): void {
     const d = this.driver;
-    if (!d?.persist || s.state !== OPEN || s === this.#restoring) return;
+    if (!d?.persist || s.state !== OPEN || s === this.restoring) return;
     try {
       d.persist(s.socket, takeSnapshot(s));
       s.savedSeen = s.lastSeen;
@@ -353,89 +355,9 @@ export class Hub<D = SessionData, A = unknown> {
     }
   }
 
-  #open(socket: unknown, a: Admission<D>): Session<D> {
-    const rp = this.resume && a.mode === "envelope" ? resumeParams(a.url) : undefined;
-    if (rp?.token) {
-      const resumed = adopt(this, socket, a);
-      if (resumed) return resumed;
-    }
-    const needsAuth = this.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
-    const s = new Session<D>(this, socket, a.id, { ...a, authenticated: false });
-    this.#register(s);
-    let rt: string | undefined;
-    if (rp?.acks) {
-      s.ring = { seq: [], frames: [], keys: [], lost: false };
-      this.rings++;
-      rt = this.issueToken(s);
-    }
-    if (s.mode === "envelope") {
-      const hb = this.liveness.advertised;
-      s.sendRaw(encodeFrame("hello", { v: 1, sid: s.id, auth: needsAuth || undefined, rt, resumed: rp?.token ? false : undefined, hb }));
-    }
-    if (needsAuth) startAuthTimer(this, s);
-    else applyAuth(this, s, a.auth ?? {});
-    if (this.options.open) this.guard(s, () => this.options.open!(s));
-    this.persist(s);
-    return s;
-  }
-
-  #register(s: Session<D>): void {
-    this.sessions.set(s.id, s);
-    this.metrics.sessions++;
-    this.metrics.opened++;
-    if (this.options.maxSessionsPerAddress) this.perAddress.set(s.remoteAddress, (this.perAddress.get(s.remoteAddress) ?? 0) + 1);
-    if (this.#sharedBroker) this.#link.subscribe("s:" + s.id);
-  }
-
-  #restore(socket: unknown, snap: unknown): Session<D> | undefined {
-    if (!isSnapshot(snap)) return undefined;
-    const known = this.sessions.get(snap.id);
-    if (known) return known;
-    const s = sessionFromSnapshot(this, socket, snap as typeof snap & { data: D });
-    this.#register(s);
-    // The snapshot already holds all of this: rebuilding must not write it back, nor tell
-    // presence (nobody left or joined while the process slept).
-    this.#restoring = s;
-    this.presence.restore(s, snap.alias, s.available, s.publicData);
-    if (s.authenticated) this.authenticatedSubscriptions(s);
-    for (const g of snap.groups) this.join(s, g);
-    this.#restoring = undefined;
-    return s;
-  }
-
-  #closed(s: Session<D>, code: number, reason: string): void {
-    if (s.state === CLOSED || s.state === DETACHED) return;
-    if (detach(this, s, code, reason, s.state === CLOSING)) return;
-    this.finish(s, code, reason);
-  }
-
   /** @internal end a session for good: groups, presence, pending requests, the close hook */
   finish(s: Session<D>, code: number, reason: string): void {
-    if (s.state === CLOSED) return;
-    const info = s.publicInfo;
-    s.state = CLOSED;
-    this.metrics.sessions--;
-    if (!s.quiet) this.metrics.closes[code] = (this.metrics.closes[code] ?? 0) + 1;
-    if (this.options.maxSessionsPerAddress) {
-      const n = (this.perAddress.get(s.remoteAddress) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(s.remoteAddress);
-      else this.perAddress.set(s.remoteAddress, n);
-    }
-    clearTimeout(s.detachTimer);
-    if (s.resumeToken) this.tokens.delete(s.resumeToken);
-    if (s.ring) {
-      s.ring = undefined;
-      this.rings--;
-    }
-    clearAuthTimer(s);
-    this.sessions.delete(s.id);
-    if (s.groupSet) for (const g of [...s.groupSet]) this.leave(s, g);
-    this.presence.closed(s, info);
-    if (this.#sharedBroker) this.#link.unsubscribe("s:" + s.id);
-    s.failPending();
-    // A quiet session was handed to another instance: it lives on there, so no close hook here.
-    if (this.options.close && !s.quiet) this.guard(s, () => this.options.close!(s, code, reason));
-    s.onClosed?.();
+    finishSession(this, s, code, reason);
   }
 }
 
