@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 // The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
 interface BunSocket {
@@ -75,17 +75,8 @@ export interface ServeOptions {
   readonly tls?: unknown;
 }
 
-/** A running server: the same shape on every host. */
-export interface ServerHandle {
-  /** The port actually bound (useful with `port: 0`). */
-  readonly port: number;
-  /** The hostname bound. */
-  readonly hostname: string;
-  /** `ws://` or `wss://` URL of the server. */
-  readonly url: string;
-  /** Graceful stop: every session is closed with 1001, then the listener stops. */
-  stop(): Promise<void>;
-}
+/** A running server: the same shape on every host (declared once, in the core). */
+export type { ServerHandle } from "../src/mod.ts";
 
 /** The pieces to mount a hub in your own `Bun.serve`: call `upgrade` from your `fetch`, pass `websocket` through. */
 export interface BunHandler {

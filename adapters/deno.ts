@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 // The few Deno types this file touches, declared here so tsc needs no Deno type library.
 interface DenoNetAddr {
@@ -67,17 +67,8 @@ export interface ServeOptions extends HandlerOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
 }
 
-/** A running server: the same shape on every host. */
-export interface ServerHandle {
-  /** The port actually bound (useful with `port: 0`). */
-  readonly port: number;
-  /** The hostname bound. */
-  readonly hostname: string;
-  /** `ws://` or `wss://` URL of the server. */
-  readonly url: string;
-  /** Graceful stop: every session is closed with 1001, then the listener stops. */
-  stop(): Promise<void>;
-}
+/** A running server: the same shape on every host (declared once, in the core). */
+export type { ServerHandle } from "../src/mod.ts";
 
 /** The pieces to mount a hub in your own `Deno.serve` handler. */
 export interface DenoHandler {

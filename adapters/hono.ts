@@ -19,7 +19,7 @@
  * @module
  */
 import type { EventEmitter } from "node:events";
-import type { Admission, Capabilities, Hub } from "../src/mod.ts";
+import type { Admission, Capabilities, Hub, ServerHandle } from "../src/mod.ts";
 import * as bun from "./bun.ts";
 import * as deno from "./deno.ts";
 import * as node from "./node.ts";
@@ -66,17 +66,8 @@ export interface ServeOptions {
   readonly tls?: unknown;
 }
 
-/** A running server: the same shape on every host. */
-export interface ServerHandle {
-  /** The port actually bound (useful with `port: 0`). */
-  readonly port: number;
-  /** The hostname bound. */
-  readonly hostname: string;
-  /** `ws://` or `wss://` URL of the server (its root: add your route's path). */
-  readonly url: string;
-  /** Graceful stop: every session is closed with 1001, then the listener stops. */
-  stop(): Promise<void>;
-}
+/** A running server: the same shape on every host (declared once, in the core). */
+export type { ServerHandle } from "../src/mod.ts";
 
 /** A hub mounted on Hono. One per hub: {@link createHandler} returns the same one each time. */
 export interface HonoHandler {

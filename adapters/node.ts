@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { pipeline, Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo } from "../src/mod.ts";
+import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
 export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false };
@@ -49,17 +49,8 @@ export interface ServeOptions {
   readonly tls?: TlsOptions;
 }
 
-/** A running server: the same shape on every host. */
-export interface ServerHandle {
-  /** The port actually bound (useful with `port: 0`). */
-  readonly port: number;
-  /** The hostname bound. */
-  readonly hostname: string;
-  /** `ws://` or `wss://` URL of the server. */
-  readonly url: string;
-  /** Graceful stop: every session is closed with 1001, then the listener stops. */
-  stop(): Promise<void>;
-}
+/** A running server: the same shape on every host (declared once, in the core). */
+export type { ServerHandle } from "../src/mod.ts";
 
 /** The pieces to mount a hub on your own Node server. */
 export interface NodeHandler {

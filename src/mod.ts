@@ -63,6 +63,7 @@ export type {
   Mode,
   RequestInfo,
   SendStatus,
+  ServerHandle,
   Target,
   UpgradeInfo,
   WireData,

@@ -106,3 +106,15 @@ export interface BroadcastTarget extends Target {
   /** Also deliver to the sending session. Default `false`. */
   readonly includeSelf?: boolean;
 }
+
+/** A running server, as every host adapter's `serve()` resolves it. */
+export interface ServerHandle {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** The hostname bound. */
+  readonly hostname: string;
+  /** `ws://` or `wss://` URL of the server (with `path` when one was given; else its root). */
+  readonly url: string;
+  /** Graceful stop: every session is closed with 1001, then the listener stops. */
+  stop(): Promise<void>;
+}
