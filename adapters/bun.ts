@@ -91,7 +91,7 @@ export interface BunHandler {
 }
 
 /** Build the handler pair for your own `Bun.serve({ fetch, websocket })`. */
-export function createHandler<D>(hub: Hub<D>): BunHandler {
+export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   let server: BunServer | undefined;
   const driver: Driver<BunSocket> = {
     capabilities,
@@ -145,7 +145,7 @@ export function createHandler<D>(hub: Hub<D>): BunHandler {
 }
 
 /** Serve a hub with `Bun.serve`. Resolves once listening. */
-export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub);
   const server = Bun.serve({
     port: options.port ?? 0,

@@ -83,7 +83,7 @@ const TAG = "wirehub";
 const OPEN = 1;
 
 /** Serve `hub` from inside your own Durable Object class: call these from its handlers. */
-export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, options: DurableObjectOptions = {}): DurableObjectHandler {
+export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, options: DurableObjectOptions = {}): DurableObjectHandler {
   const sessions = new WeakMap<HibernatableWebSocket, Session<unknown>>();
   // Sockets whose client sent a frame while this instance was awake (see `nudge`).
   const heard = new WeakSet<HibernatableWebSocket>();
@@ -213,7 +213,7 @@ export function createHandler<D>(hub: Hub<D>, ctx: DurableObjectStateLike, optio
 /** A Durable Object serving one hub: what {@link createDurableObject} makes. */
 export interface HubObject<D = SessionData, E = unknown> extends Omit<DurableObjectHandler, "restore"> {
   /** This object's hub (rebuilt from the sockets after every wake). */
-  readonly hub: Hub<D>;
+  readonly hub: Hub<D, any>;
   /** The object's state, as the runtime passed it. */
   readonly ctx: DurableObjectStateLike;
   /** The Worker's bindings. */
@@ -236,11 +236,11 @@ export type HubObjectClass<D = SessionData, E = unknown> = new (ctx: DurableObje
  * module scope anyway); sessions come back from the sockets, not from the factory.
  */
 export function createDurableObject<D = SessionData, E = unknown>(
-  factory: (ctx: DurableObjectStateLike, env: E) => Hub<D>,
+  factory: (ctx: DurableObjectStateLike, env: E) => Hub<D, any>,
   options: DurableObjectOptions = {},
 ): HubObjectClass<D, E> {
   return class implements HubObject<D, E> {
-    readonly hub: Hub<D>;
+    readonly hub: Hub<D, any>;
     readonly ctx: DurableObjectStateLike;
     readonly env: E;
     readonly #h: DurableObjectHandler;

@@ -81,7 +81,7 @@ export interface DenoHandler {
 }
 
 /** Build the handler for your own `Deno.serve((req, info) => ...)`. */
-export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): DenoHandler {
+export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {}): DenoHandler {
   const sessions = new WeakMap<WebSocket, Session<unknown>>();
   const driver: Driver<WebSocket> = {
     capabilities,
@@ -125,7 +125,7 @@ export function createHandler<D>(hub: Hub<D>, options: HandlerOptions = {}): Den
 }
 
 /** Serve a hub with `Deno.serve`. Resolves once listening. */
-export function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub, options);
   const server = Deno.serve(
     // onListen: Deno logs "Listening on ..." by default; a library must stay quiet.

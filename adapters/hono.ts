@@ -100,7 +100,7 @@ function remoteOf(c: HonoContext): string {
 }
 
 /** Mount `hub` on Hono, with the adapter of the runtime this runs on. */
-export function createHandler<D>(hub: Hub<D>): HonoHandler {
+export function createHandler<D>(hub: Hub<D, any>): HonoHandler {
   const known = handlers.get(hub);
   if (known) return known;
   const b = runtime === "bun" ? bun.createHandler(hub) : undefined;
@@ -138,12 +138,12 @@ export function createHandler<D>(hub: Hub<D>): HonoHandler {
 }
 
 /** The route handler of {@link createHandler}: `app.get("/ws", upgrade(hub))`. */
-export function upgrade<D>(hub: Hub<D>): (c: HonoContext) => Promise<Response> {
+export function upgrade<D>(hub: Hub<D, any>): (c: HonoContext) => Promise<Response> {
   return createHandler(hub).upgrade;
 }
 
 /** Serve a Hono app whose routes use {@link upgrade} on this runtime's own server. Resolves once listening. */
-export async function serve<D>(hub: Hub<D>, options: ServeOptions): Promise<ServerHandle> {
+export async function serve<D>(hub: Hub<D, any>, options: ServeOptions): Promise<ServerHandle> {
   const h = createHandler(hub);
   const port = options.port ?? 0;
   let bound: { hostname: string; port: number };

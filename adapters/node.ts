@@ -83,7 +83,7 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
 }
 
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
-export function createHandler<D>(hub: Hub<D>): NodeHandler {
+export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
   const sessions = new WeakMap<WebSocket, Session<unknown>>();
   const wss = new WebSocketServer({
@@ -170,7 +170,7 @@ async function respond(req: IncomingMessage, res: ServerResponse, fetch?: ServeO
 }
 
 /** Serve a hub on its own `http` (or, with `tls`, `https`) server. Resolves once listening. */
-export async function serve<D>(hub: Hub<D>, options: ServeOptions = {}): Promise<ServerHandle> {
+export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub);
   const listener = (req: IncomingMessage, res: ServerResponse): void =>
     void respond(req, res, options.fetch).catch(() => res.headersSent ? res.destroy() : res.writeHead(500).end());

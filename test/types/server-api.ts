@@ -61,3 +61,16 @@ export async function typedServer(): Promise<void> {
   loose.handle("anything", (input: { whatever: number }) => input.whatever);
   loose.emit("any-event", { any: "data" });
 }
+
+/** A hub typed with an API description can be served by every host adapter. */
+export async function typedHubOnEveryHost(): Promise<void> {
+  const { serve: bun } = await import("../../adapters/bun.ts");
+  const { serve: node } = await import("../../adapters/node.ts");
+  const { serve: deno } = await import("../../adapters/deno.ts");
+  const { createHandler: cf } = await import("../../adapters/cloudflare.ts");
+  const hub = createHub<{ user: string }, Api>();
+  await bun(hub);
+  await node(hub);
+  await deno(hub);
+  void cf;
+}
