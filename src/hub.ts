@@ -5,12 +5,12 @@
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
 import { MemoryBroker, type BrokerLink, type Packet } from "./broker.ts";
-import { dispatch, type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
-import { ProtocolError, WirehubError } from "./errors.ts";
+import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
+import { WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic, receive } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
 import { Liveness } from "./liveness.ts";
-import { newMetrics, take, tooDeep, type Metrics } from "./limits.ts";
+import { newMetrics, type Metrics } from "./limits.ts";
 import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { adopt, detach, resumeParams, resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
@@ -18,7 +18,7 @@ import { encodeFrame, newId } from "./protocol.ts";
 import { isSnapshot, sessionFromSnapshot, takeSnapshot } from "./snapshot.ts";
 import { CLOSED, CLOSING, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
 import { admit, type Admission } from "./upgrade.ts";
-import type { Driver, SendStatus, Target, WireData } from "./types.ts";
+import type { Driver, SendStatus, Target } from "./types.ts";
 
 export { newId };
 
@@ -58,6 +58,7 @@ export class Hub<D = SessionData, A = unknown> {
   readonly #sharedBroker: boolean;
   #closing = false;
 
+  /** A hub with these options; {@link createHub} is the same, with types for an API description. */
   constructor(options: HubOptions<D> = {}) {
     this.options = options;
     this.requestTimeout = options.requestTimeout ?? 10_000;
