@@ -34,7 +34,7 @@ export type { SessionSnapshot } from "./snapshot.ts";
 export { MemoryBroker } from "./broker.ts";
 export type { Broker, BrokerLink, BrokerNode, Packet } from "./broker.ts";
 
-export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
+export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput, Has } from "./api.ts";
 export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";
 
 export {

@@ -21,6 +21,7 @@ export class Presence<D> {
   readonly #hub: Hub<D, any>;
   readonly #byAlias = new Map<string, Set<Session<D>>>();
 
+  /** The presence of `hub`'s sessions. The hub makes its own. */
   constructor(hub: Hub<D, any>) {
     this.#hub = hub;
   }
