@@ -9,7 +9,7 @@
  * covered without editing this file.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -51,7 +51,7 @@ beforeAll(async () => {
   packed = info!.files.map((f) => f.path).sort();
 
   const project = join(tmp, "project");
-  await run(["mkdir", "-p", project], tmp);
+  mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   // The tarball, every peer (so every export loads) and Node's types (for tsc and deno --check).
   const deps = [tarball, ...Object.entries(pkg.peerDependencies).map(([n, v]) => `${n}@${v}`), `@types/node@${pkg.devDependencies["@types/node"]}`];
