@@ -12,35 +12,63 @@
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 // The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
-interface BunSocket {
+/** The part of Bun's `ServerWebSocket` this adapter uses; `data` holds the hub's admission, then its session. */
+export interface BunSocket {
+  /** Per-socket data: the admission until open, then the session. */
   data: { a?: Admission<unknown>; s?: Session<unknown> };
+  /** The peer's IP address. */
   readonly remoteAddress: string;
+  /** Send a frame; Bun answers with bytes sent, -1 when buffered (backpressure) or 0 when dropped. */
   send(data: string | Uint8Array): number;
+  /** Close with a code and reason. */
   close(code?: number, reason?: string): void;
+  /** Send a protocol ping. */
   ping(data?: string): number;
+  /** Join a native topic. */
   subscribe(topic: string): void;
+  /** Leave a native topic. */
   unsubscribe(topic: string): void;
+  /** Send to a topic's sockets except this one. */
   publish(topic: string, data: string | Uint8Array): number;
+  /** Bytes waiting in this socket's send buffer. */
   getBufferedAmount(): number;
 }
-interface BunServer {
+/** The part of the `Server` that `Bun.serve` returns (and passes to `fetch`) this adapter uses. */
+export interface BunServer {
+  /** The port bound. */
   readonly port: number;
+  /** The hostname bound. */
   readonly hostname: string;
+  /** Upgrade a request to a WebSocket carrying `data`; `false` when Bun refused. */
   upgrade(req: Request, options: { data: BunSocket["data"]; headers?: Record<string, string> }): boolean;
+  /** Send to every socket subscribed to a topic. */
   publish(topic: string, data: string | Uint8Array): number;
+  /** The address a request came from. */
   requestIP(req: Request): { address: string } | null;
+  /** Stop listening; with `true`, close the open connections too. */
   stop(closeActive?: boolean): Promise<void> | void;
 }
-interface BunWebSocketHandler {
+/** The `websocket` option of `Bun.serve`, as {@link createHandler} fills it. */
+export interface BunWebSocketHandler {
+  /** Bun's own idle timeout in seconds; 0 (off), so the hub's ping policy decides. */
   idleTimeout: number;
+  /** Bytes buffered before Bun reports backpressure: the hub's `backpressure.maxBuffered`. */
   backpressureLimit: number;
+  /** Whether Bun closes a socket over `backpressureLimit`: on under the hub's `"close"` backpressure policy. */
   closeOnBackpressureLimit: boolean;
+  /** Bun's own pings; off, the hub's ping policy decides. */
   sendPings: boolean;
+  /** A socket opened. */
   open(ws: BunSocket): void;
+  /** A protocol ping arrived. */
   ping(ws: BunSocket): void;
+  /** A frame arrived. */
   message(ws: BunSocket, data: string | Uint8Array): void;
+  /** A socket closed. */
   close(ws: BunSocket, code: number, reason: string): void;
+  /** A protocol pong arrived. */
   pong(ws: BunSocket): void;
+  /** Largest frame Bun accepts, in bytes. */
   maxPayloadLength: number;
 }
 declare const Bun: {

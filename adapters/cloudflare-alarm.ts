@@ -12,7 +12,9 @@ import type { Hub, Session } from "../src/mod.ts";
 
 /** The part of a Durable Object's `ctx.storage` the alarm uses. */
 export interface AlarmStorageLike {
+  /** When the object's alarm rings next (ms since the epoch), or `null` when none is set. */
   getAlarm(): Promise<number | null>;
+  /** Set the object's one alarm (ms since the epoch), replacing any earlier one. */
   setAlarm(scheduledTime: number): Promise<void>;
 }
 

@@ -16,20 +16,29 @@
  */
 import { badHandshake, WirehubError, type Capabilities, type Driver, type Hub, type Seam, type Session, type SessionData } from "../src/mod.ts";
 import { deadlines, type AlarmStorageLike } from "./cloudflare-alarm.ts";
+export type { AlarmStorageLike } from "./cloudflare-alarm.ts";
 
 // The few workerd types this file touches, declared here so the package needs no workers-types.
 /** A socket accepted with `ctx.acceptWebSocket` (the Hibernation API's server socket). */
 export interface HibernatableWebSocket {
+  /** The WebSocket ready state (1 is open). */
   readonly readyState: number;
+  /** Send a frame. */
   send(data: string | ArrayBuffer | ArrayBufferView): void;
+  /** Close with a code and reason. */
   close(code?: number, reason?: string): void;
+  /** Keep a value with the socket across hibernation (at most 16 KiB, structured-cloned). */
   serializeAttachment(value: unknown): void;
+  /** The value last kept with {@link serializeAttachment}. */
   deserializeAttachment(): unknown;
 }
 /** The part of a Durable Object's `ctx` (`DurableObjectState`) this adapter uses. */
 export interface DurableObjectStateLike {
+  /** Take a server socket into the Hibernation API, with tags to find it by. */
   acceptWebSocket(ws: HibernatableWebSocket, tags?: string[]): void;
+  /** The accepted sockets, all or those with a tag. */
   getWebSockets(tag?: string): HibernatableWebSocket[];
+  /** A request/response pair answered without waking the object (`WebSocketRequestResponsePair`). */
   setWebSocketAutoResponse(pair?: unknown): void;
   /** When the runtime last answered `ws`'s auto-response request, or `null`. */
   getWebSocketAutoResponseTimestamp(ws: HibernatableWebSocket): Date | null;
@@ -38,7 +47,9 @@ export interface DurableObjectStateLike {
 }
 /** The part of a Durable Object namespace binding (`env.ROOMS`) {@link routeToRoom} uses. */
 export interface DurableObjectNamespaceLike<I = unknown> {
+  /** The id of the object with this name. */
   idFromName(name: string): I;
+  /** A stub of the object with this id; its `fetch` reaches the object. */
   get(id: I): { fetch(request: Request): Promise<Response> };
 }
 declare const WebSocketPair: new () => { 0: HibernatableWebSocket; 1: HibernatableWebSocket };

@@ -13,12 +13,16 @@
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 // The few Deno types this file touches, declared here so tsc needs no Deno type library.
-interface DenoNetAddr {
+/** A TCP address as Deno reports it (`Deno.NetAddr`). */
+export interface DenoNetAddr {
+  /** The host name or IP address. */
   readonly hostname: string;
+  /** The port. */
   readonly port: number;
 }
 /** The second argument of a `Deno.serve` handler (`Deno.ServeHandlerInfo`). */
 export interface DenoServeInfo {
+  /** The peer's address. */
   readonly remoteAddr: DenoNetAddr;
 }
 interface DenoServer {

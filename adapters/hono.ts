@@ -27,15 +27,19 @@ import * as node from "./node.ts";
 // The little of Hono this file touches, declared here so wirehub needs no hono to run or to type-check.
 /** What a Hono route handler receives (Hono's `Context`), as far as this adapter reads it. */
 export interface HonoContext {
+  /** The request; `raw` is the web-standard `Request`. */
   readonly req: { readonly raw: Request };
+  /** The runtime's bindings: Bun's server, Deno's handler info, or Node's `{ incoming }`. */
   readonly env: unknown;
 }
 /** A Hono app, or anything with Hono's `fetch(request, env)`. */
 export interface HonoApp {
+  /** Answer a request; `env` is passed through to the app's handlers. */
   fetch(request: Request, env?: unknown): Response | Promise<Response>;
 }
 type BunServer = Parameters<bun.BunHandler["upgrade"]>[1];
-type Fetch = (request: Request, env?: unknown) => Promise<Response | undefined>;
+/** A fetch handler for `Bun.serve`/`Deno.serve`; `undefined` once Bun has taken the request as an upgrade. */
+export type Fetch = (request: Request, env?: unknown) => Promise<Response | undefined>;
 declare const Bun: {
   serve(o: { port: number; hostname?: string; tls?: unknown; fetch: Fetch; websocket: unknown }): BunServer & { stop(closeActive: boolean): void };
 };

@@ -75,6 +75,7 @@ const live = (e: KvEntry | null): e is KvEntry => e !== null && e.operation === 
 export class NatsBroker implements Broker {
   readonly #o: Required<NatsBrokerOptions>;
 
+  /** A NATS broker; it connects on the first hub that uses it. */
   constructor(options: NatsBrokerOptions = {}) {
     this.#o = {
       servers: options.servers ?? "127.0.0.1:4222",

@@ -71,6 +71,7 @@ return 0`;
 export class RedisBroker implements Broker {
   readonly #o: Required<RedisBrokerOptions>;
 
+  /** A Redis broker; it connects on the first hub that uses it. */
   constructor(options: RedisBrokerOptions = {}) {
     this.#o = {
       url: options.url ?? "redis://127.0.0.1:6379",

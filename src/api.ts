@@ -15,7 +15,7 @@
  */
 
 /** The `K` part of an API description; `never` when absent, or when `A` is `any` (untyped). */
-type Has<A, K extends string> = 0 extends 1 & A ? never : A extends Record<K, infer X> ? X : never;
+export type Has<A, K extends string> = 0 extends 1 & A ? never : A extends Record<K, infer X> ? X : never;
 
 /** Request method names a hub handles (any string without an Api). */
 export type HandledMethod<A> = [Has<A, "requests">] extends [never] ? string : keyof Has<A, "requests"> & string;

@@ -129,6 +129,7 @@ export class MemoryBroker implements Broker {
   readonly #kept = new Map<string, { value: string; until: number }>();
   readonly #ttl: number;
 
+  /** An in-process broker; share one between hubs to make them act as one. */
   constructor(options: MemoryBrokerOptions = {}) {
     this.#ttl = options.ttl ?? 15_000;
   }

@@ -9,9 +9,11 @@ import { ClosedError, TimeoutError, WirehubError } from "./errors.ts";
 
 /** The offline queue was full (see `queue.overflow`). Code `queue_full`. */
 export class QueueFullError extends WirehubError {
+  /** Always `"QueueFullError"`. */
   override name = "QueueFullError";
   /** The queue's limit. */
   readonly max: number;
+  /** The queue of `max` frames is full; code `queue_full`. */
   constructor(max: number) {
     super("queue_full", `the offline queue is full (${max} frames)`);
     this.max = max;

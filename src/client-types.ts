@@ -164,10 +164,14 @@ export type ClientEventName = keyof ClientEvents;
 //   }
 // Any part left out is untyped (any name, `unknown` data), and so is `Client` without an Api.
 
-type Loose = Record<string, { input: unknown; output: unknown }>;
-type EventMap<A> = A extends { events: infer E } ? E : Record<string, unknown>;
-type RequestMap<A> = A extends { requests: infer R } ? R : Loose;
-type ServerRequestMap<A> = A extends { serverRequests: infer R } ? R : Loose;
+/** Requests left untyped: any method, `unknown` input and output. */
+export type Loose = Record<string, { input: unknown; output: unknown }>;
+/** The `events` of an API description (any name, `unknown` data without one). */
+export type EventMap<A> = A extends { events: infer E } ? E : Record<string, unknown>;
+/** The `requests` of an API description, which the client asks ({@link Loose} without one). */
+export type RequestMap<A> = A extends { requests: infer R } ? R : Loose;
+/** The `serverRequests` of an API description, which the client answers ({@link Loose} without one). */
+export type ServerRequestMap<A> = A extends { serverRequests: infer R } ? R : Loose;
 
 /** Event names of an API (any string when it declares no `events`). */
 export type EventName<A> = keyof EventMap<A> & string;

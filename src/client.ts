@@ -32,9 +32,9 @@ import { encodeFrame, fromBase64 } from "./protocol.ts";
 export { backoffDelay, DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, shouldReconnect } from "./client-backoff.ts";
 export type { BackoffOptions } from "./client-backoff.ts";
 export type {
-  AuthResult, ClientEventName, ClientEvents, ClientOptions, EmitArgs, EventData, EventName, HeartbeatOptions, MethodName,
-  PeerInfo, PresenceEvent, QueueOptions, ReconnectOptions, RequestArgs, RequestInput, RequestOptions, RequestOutput,
-  ServerInput, ServerMethodName, ServerOutput, WebSocketConstructor,
+  AuthResult, ClientEventName, ClientEvents, ClientOptions, EmitArgs, EventData, EventMap, EventName, HeartbeatOptions, Loose,
+  MethodName, PeerInfo, PresenceEvent, QueueOptions, ReconnectOptions, RequestArgs, RequestInput, RequestMap, RequestOptions,
+  RequestOutput, ServerInput, ServerMethodName, ServerOutput, ServerRequestMap, WebSocketConstructor,
 } from "./client-types.ts";
 export { QueueFullError } from "./client-outbox.ts";
 export { ClosedError, RemoteError, TimeoutError, WirehubError } from "./errors.ts";

@@ -106,6 +106,7 @@ export class Cluster<D = SessionData> {
   #timer: ReturnType<typeof setInterval> | undefined;
   #nextReply = 0;
 
+  /** @internal one hub's cluster state over a broker link and its store */
   constructor(hub: Hub<D, any>, link: BrokerLink, store: BrokerStore) {
     this.#hub = hub;
     this.#link = link;

@@ -50,12 +50,12 @@ export async function validate(schema: StandardSchemaV1 | undefined, input: unkn
 }
 
 /** Run a validated handler; sync results stay sync so a fast handler answers in the same tick. */
-function run<D>(hub: Hub<D, any>, s: Session<D>, entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }, input: unknown): Promise<unknown> | unknown {
+function run<D>(_hub: Hub<D, any>, s: Session<D>, entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }, input: unknown): Promise<unknown> | unknown {
   if (!entry.opts.schema) return entry.fn(input, s);
   return validate(entry.opts.schema, input).then((v) => entry.fn(v, s));
 }
 
-function answer<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId, value: unknown): void {
+function answer<D>(_hub: Hub<D, any>, s: Session<D>, id: FrameId, value: unknown): void {
   s.sendRaw(encodeFrame("res", { id }, value));
 }
 

@@ -5,7 +5,7 @@
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
 import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
-import { type EventListener, type HandlerOptions, type RequestHandler } from "./dispatch.ts";
+import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
 import { WirehubError } from "./errors.ts";
 import { deliver, eventPacket, hostTopic } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
@@ -17,8 +17,8 @@ import { Presence } from "./presence.ts";
 import { resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
 import { encodeFrame, newId } from "./protocol.ts";
 import { takeSnapshot } from "./snapshot.ts";
-import { CLOSED, DETACHED, OPEN, Session, type SessionData } from "./session.ts";
-import { admit, type Admission } from "./upgrade.ts";
+import { CLOSED, DETACHED, OPEN, type Session, type SessionData } from "./session.ts";
+import { admit } from "./upgrade.ts";
 import type { Driver, SendStatus, Target } from "./types.ts";
 
 export { newId };
@@ -64,6 +64,7 @@ export class Hub<D = SessionData, A = unknown> {
   readonly sharedBroker: boolean;
   #closing = false;
 
+  /** A hub with these options; {@link createHub} is the same, with types for an API description. */
   constructor(options: HubOptions<D> = {}) {
     this.options = options;
     this.requestTimeout = options.requestTimeout ?? 10_000;

@@ -69,19 +69,27 @@ export interface InspectorOptions {
 
 /** One session as the inspector lists it. */
 export interface SessionRow {
+  /** Session id. */
   readonly id: string;
   /** Public alias, or `null` while it has none. */
   readonly alias: string | null;
+  /** `raw` or `envelope`. */
   readonly mode: "raw" | "envelope";
   /** `detached`: dropped abnormally, waiting `resume.window` for its client. */
   readonly state: "open" | "closing" | "detached";
+  /** Whether the session has authenticated. */
   readonly authenticated: boolean;
   /** Visible in presence (authenticated, alias, available). */
   readonly visible: boolean;
+  /** Its groups. */
   readonly groups: readonly string[];
+  /** Peer address, or `""`. */
   readonly remoteAddress: string;
+  /** Upgrade path. */
   readonly path: string;
+  /** When it opened (ms since the epoch). */
   readonly openedAt: number;
+  /** When it last sent anything (ms since the epoch). */
   readonly lastSeen: number;
   /** Round-trip time in ms, -1 before the first measurement. */
   readonly rtt: number;
@@ -91,6 +99,7 @@ export interface SessionRow {
 
 /** One group as the inspector lists it. */
 export interface GroupRow {
+  /** Group name. */
   readonly name: string;
   /** Members on this hub. */
   readonly members: number;
@@ -112,11 +121,15 @@ export interface InstanceInfo {
 export interface InspectorSnapshot {
   /** Server time of the snapshot (ms since the epoch); ages are measured against it. */
   readonly t: number;
+  /** This instance, and what its broker tells. */
   readonly instance: InstanceInfo;
+  /** The hub's counters (`hub.metrics`). */
   readonly metrics: Metrics;
+  /** Whether the page may run actions (drop, test event). */
   readonly actions: boolean;
   /** Matching sessions (all of them, or those matching the search), and the first `limit` of them. */
   readonly sessions: { readonly total: number; readonly matched: number; readonly list: readonly SessionRow[] };
+  /** Matching groups, and the first `limit` of them. */
   readonly groups: { readonly total: number; readonly matched: number; readonly list: readonly GroupRow[] };
   /** Sessions visible in presence hub-wide. */
   readonly present: number;

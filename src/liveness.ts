@@ -54,6 +54,7 @@ export class Liveness<D> {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastRound = 0;
 
+  /** The liveness of `hub`'s sessions, by its `ping` and `idleTimeout` options. The hub makes its own. */
   constructor(hub: Hub<D, any>) {
     this.#hub = hub;
     const s = (this.#s = settings(hub.options.ping, hub.options.idleTimeout));

@@ -36,7 +36,7 @@ export type { Broker, BrokerLink, BrokerNode, BrokerStore, MemoryBrokerOptions, 
 export { Cluster } from "./cluster.ts";
 export type { RemotePeer } from "./cluster.ts";
 
-export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
+export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput, Has } from "./api.ts";
 export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";
 
 export {

@@ -22,6 +22,7 @@ export class Presence<D> {
   readonly #hub: Hub<D, any>;
   readonly #byAlias = new Map<string, Set<Session<D>>>();
 
+  /** The presence of `hub`'s sessions. The hub makes its own. */
   constructor(hub: Hub<D, any>) {
     this.#hub = hub;
   }
@@ -169,7 +170,7 @@ export class Presence<D> {
   }
 
   /** Tell a presence change of local session `about` here and, in a cluster, on the other instances. */
-  #send(op: PresenceOp, g: string | undefined, info: PublicInfo, about: Session<D>): void {
+  #send(op: PresenceOp, g: string | undefined, info: PublicInfo, _about: Session<D>): void {
     const n = this.#hub.nextKey();
     this.#deliver(op, g, info, this.#hub.id + "." + n);
     this.#hub.cluster?.announce(op, g, info, n);

@@ -8,11 +8,23 @@ const json = (f: string) => JSON.parse(readFileSync(join(root, f), "utf8"));
 const pkg = json("package.json") as { version: string; exports: Record<string, Record<string, string>> };
 const deno = json("deno.json") as { version: string; exports: Record<string, string>; imports: Record<string, string> };
 
+/**
+ * One package.json entry for the source `./src/x.ts`: types first (tsc's declaration), then the
+ * TypeScript source for this repo's own tools (`source`) and for Bun, which runs TypeScript from
+ * node_modules, then the built JavaScript for Node, Deno's `npm:` and bundlers. `npm run build`
+ * makes dist/ from these entries.
+ */
+const entry = (source: string) => {
+  const built = `./dist/${source.slice(2).replace(/\.ts$/, "")}`;
+  return { types: `${built}.d.ts`, source, bun: source, default: `${built}.js` };
+};
+
 test("package.json and deno.json export the same entries at the same version", () => {
   expect(deno.version).toBe(pkg.version);
   expect(Object.keys(deno.exports).sort()).toEqual(Object.keys(pkg.exports).sort());
   for (const [key, file] of Object.entries(deno.exports)) {
-    expect(Object.values(pkg.exports[key]!)).toEqual([file, file, file]);
+    // Entries compare as [condition, file] lists, so the order of the conditions counts too.
+    expect(Object.entries(pkg.exports[key]!), `package.json exports["${key}"]`).toEqual(Object.entries(entry(file)));
     expect(deno.imports[key === "." ? "wirehub" : `wirehub/${key.slice(2)}`]).toBe(file);
   }
 });

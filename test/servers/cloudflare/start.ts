@@ -20,7 +20,8 @@ export interface CloudflareServer {
 
 /** Bundle a Worker entry into one ES module, as wrangler would. */
 export async function bundle(entry: string): Promise<string> {
-  const out = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "silent" });
+  // `source`: the package name resolves to the TypeScript sources (package.json exports), not to dist/.
+  const out = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", conditions: ["source"], target: "es2022", write: false, logLevel: "silent" });
   return out.outputFiles[0]!.text;
 }
 
