@@ -16,7 +16,10 @@
  */
 import { badHandshake, WirehubError, type Capabilities, type Driver, type Hub, type Seam, type Session, type SessionData } from "../src/mod.ts";
 import { deadlines, type AlarmStorageLike } from "./cloudflare-alarm.ts";
+import { receiveRoomEvent, ROOM_EVENT_HEADER } from "./cloudflare-rooms.ts";
 export type { AlarmStorageLike } from "./cloudflare-alarm.ts";
+export { broadcastToRoom, ROOM_EVENT_HEADER } from "./cloudflare-rooms.ts";
+export type { BroadcastToRoomOptions } from "./cloudflare-rooms.ts";
 
 // The few workerd types this file touches, declared here so the package needs no workers-types.
 /** A socket accepted with `ctx.acceptWebSocket` (the Hibernation API's server socket). */
@@ -45,7 +48,7 @@ export interface DurableObjectStateLike {
   /** The object's storage: the hub's deadlines use its alarm. */
   readonly storage: AlarmStorageLike;
 }
-/** The part of a Durable Object namespace binding (`env.ROOMS`) {@link routeToRoom} uses. */
+/** The part of a Durable Object namespace binding (`env.ROOMS`) {@link routeToRoom} and `broadcastToRoom` use. */
 export interface DurableObjectNamespaceLike<I = unknown> {
   /** The id of the object with this name. */
   idFromName(name: string): I;
@@ -71,11 +74,18 @@ export interface DurableObjectOptions {
    * client sending it gets the pong instead of your handler. Default: on unless the hub's mode is `raw`.
    */
   readonly autoPong?: boolean;
+  /**
+   * A secret that room events (`broadcastToRoom`, which must pass the same `secret`) must carry
+   * in their {@link ROOM_EVENT_HEADER} header; others get 403. Without it any request with that
+   * header is taken as a room event, which is safe only if no outside request reaches the object
+   * with the header (`routeToRoom` refuses those). Typically a Worker secret, read from `env`.
+   */
+  readonly roomSecret?: string;
 }
 
 /** The Hibernation API handlers of one object; a Durable Object class delegates to them. */
 export interface DurableObjectHandler {
-  /** Upgrade a request (any other request gets the hub's 426). */
+  /** Upgrade a request, or emit a room event (a request with {@link ROOM_EVENT_HEADER}); any other request gets the hub's 426. */
   fetch(request: Request): Promise<Response>;
   /** The object's `webSocketMessage`. */
   webSocketMessage(ws: HibernatableWebSocket, message: string | ArrayBuffer): void;
@@ -175,6 +185,7 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
     restore,
     async fetch(request) {
       restore();
+      if (request.headers.has(ROOM_EVENT_HEADER)) return receiveRoomEvent(hub, request, options.roomSecret);
       const r = await seam.upgrade(request, { remoteAddress: request.headers.get("cf-connecting-ip") ?? "" });
       if (r instanceof Response) return r;
       const pair = new WebSocketPair();
@@ -244,11 +255,12 @@ export type HubObjectClass<D = SessionData, E = unknown> = new (ctx: DurableObje
 /**
  * Make a Durable Object class around a hub factory. The factory runs once per object instance,
  * that is again after every wake, so build the hub inside it (workerd forbids random ids at
- * module scope anyway); sessions come back from the sockets, not from the factory.
+ * module scope anyway); sessions come back from the sockets, not from the factory. `options`
+ * may be a function of the bindings (to read `roomSecret` from `env`).
  */
 export function createDurableObject<D = SessionData, E = unknown>(
   factory: (ctx: DurableObjectStateLike, env: E) => Hub<D, any>,
-  options: DurableObjectOptions = {},
+  options: DurableObjectOptions | ((env: E) => DurableObjectOptions) = {},
 ): HubObjectClass<D, E> {
   return class implements HubObject<D, E> {
     readonly hub: Hub<D, any>;
@@ -259,7 +271,7 @@ export function createDurableObject<D = SessionData, E = unknown>(
       this.ctx = ctx;
       this.env = env;
       this.hub = factory(ctx, env);
-      this.#h = createHandler(this.hub, ctx, options);
+      this.#h = createHandler(this.hub, ctx, typeof options === "function" ? options(env) : options);
     }
     fetch(request: Request): Promise<Response> {
       return this.#h.fetch(request);
@@ -287,8 +299,13 @@ export interface RouteOptions {
   readonly name?: (request: Request, url: URL) => string | undefined;
 }
 
-/** In the Worker: send a request to the Durable Object named by its URL (one hub per room), or 404. */
+/**
+ * In the Worker: send a request to the Durable Object named by its URL (one hub per room), or
+ * 404. A request carrying {@link ROOM_EVENT_HEADER} gets 403: room events come from
+ * `broadcastToRoom`, in code that holds the binding, never from outside.
+ */
 export async function routeToRoom(request: Request, namespace: DurableObjectNamespaceLike, options: RouteOptions = {}): Promise<Response> {
+  if (request.headers.has(ROOM_EVENT_HEADER)) return new Response("forbidden", { status: 403 });
   const url = new URL(request.url);
   let name: string | undefined;
   if (options.name) name = options.name(request, url);

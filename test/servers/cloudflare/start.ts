@@ -25,9 +25,10 @@ export async function bundle(entry: string): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-export async function startCloudflare(overrides: FixtureOverrides = {}): Promise<CloudflareServer> {
+/** `bindings`: more Worker bindings, such as `ROOM_SECRET` (see ./worker.ts). */
+export async function startCloudflare(overrides: FixtureOverrides = {}, bindings: Record<string, string> = {}): Promise<CloudflareServer> {
   const mf = new Miniflare({
-    bindings: { WIREHUB_FIXTURE: JSON.stringify(overrides) },
+    bindings: { ...bindings, WIREHUB_FIXTURE: JSON.stringify(overrides) },
     name: SCRIPT,
     modules: true,
     script: await bundle(join(import.meta.dir, "worker.ts")),
