@@ -87,6 +87,7 @@ export const capabilities: Capabilities = {
   nativePubSub: true,
   bufferedAmount: true,
   hibernation: false,
+  validatesUtf8: true,
 };
 
 /** Options of {@link serve}. */

@@ -64,6 +64,7 @@ export const capabilities: Capabilities = {
   nativePubSub: false,
   bufferedAmount: false, // the server socket has no bufferedAmount
   hibernation: true,
+  validatesUtf8: false, // workerd delivers invalid UTF-8 to the app as lossy text (U+FFFD)
 };
 
 /** Options of {@link createHandler} and {@link createDurableObject}. */

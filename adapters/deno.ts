@@ -45,6 +45,7 @@ export const capabilities: Capabilities = {
   // `WebSocket.bufferedAmount` is real on Deno's server socket: it counts bytes whose write is pending.
   bufferedAmount: true,
   hibernation: false,
+  validatesUtf8: true, // it drops the connection without a close frame
 };
 
 /** Options of {@link createHandler}. */

@@ -22,7 +22,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
-export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false };
+export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false, validatesUtf8: true };
 
 /** Decides one upgrade: an admission to accept, or the `Response` to write back instead. */
 export type Decide = (request: Request, req: IncomingMessage) => Promise<Admission<unknown> | Response>;

@@ -24,6 +24,12 @@ export interface Capabilities {
   readonly bufferedAmount: boolean;
   /** Sessions survive the host evicting the process from memory (Durable Objects). */
   readonly hibernation: boolean;
+  /**
+   * The host refuses a text frame (or close reason) that is not valid UTF-8, with 1007 or by
+   * dropping the connection, before the app sees it. `false` on workerd (Durable Objects): it
+   * hands the app lossy text, with U+FFFD for each bad sequence.
+   */
+  readonly validatesUtf8: boolean;
 }
 
 /**

@@ -148,7 +148,16 @@ export function silentSocket(url: string, protocol?: string): Promise<{ destroy(
  * Send a WebSocket upgrade request over a plain TCP socket and return the HTTP status line's
  * code: the only way to see a rejected upgrade's status, which WebSocket clients hide.
  */
-export function upgradeStatus(url: string, headers: Record<string, string | null> = {}, method = "GET"): Promise<number> {
+export async function upgradeStatus(url: string, headers: Record<string, string | null> = {}, method = "GET"): Promise<number> {
+  return (await upgradeResponse(url, headers, method)).status;
+}
+
+/**
+ * Like {@link upgradeStatus}, but wait for the whole response head and return the status with
+ * the response headers (names lower-cased; repeated ones joined with ", "). Rejects if no head
+ * arrives within `ms`.
+ */
+export function upgradeResponse(url: string, headers: Record<string, string | null> = {}, method = "GET", ms = 5000): Promise<{ status: number; headers: Headers }> {
   const u = new URL(url);
   const all: Record<string, string | null> = {
     Host: u.host,
@@ -168,15 +177,25 @@ export function upgradeStatus(url: string, headers: Record<string, string | null
       ];
       sock.write(lines.join("\r\n"));
     });
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error(`no response head from ${url} within ${ms} ms`))), ms);
     let buf = "";
+    const finish = (): void => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(buf);
+      if (!m) return;
+      clearTimeout(timer);
+      const h = new Headers();
+      for (const line of buf.split("\r\n\r\n")[0]!.split("\r\n").slice(1)) {
+        const i = line.indexOf(":");
+        if (i > 0) h.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+      }
+      resolve({ status: Number(m[1]), headers: h });
+      sock.destroy();
+    };
     sock.on("data", (d) => {
       buf += d.toString("latin1");
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(buf);
-      if (m) {
-        resolve(Number(m[1]));
-        sock.destroy();
-      }
+      if (buf.includes("\r\n\r\n")) finish();
     });
-    sock.on("error", reject);
+    sock.on("end", finish); // a head cut short still tells its status
+    sock.on("error", (e) => (clearTimeout(timer), reject(e)));
   });
 }

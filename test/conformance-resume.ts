@@ -57,6 +57,55 @@ export function resumeCases(ctx: Ctx): void {
     expect(b2.sid).not.toBe(b.sid);
   });
 
+  test("catalogue 37: 20 drop/reconnect cycles leave one session, one membership, one presence entry, every frame once", async () => {
+    const watcher = await ctx.login("grace"); // in "staff" with the flapper: sees its presence
+    const ctl = await env();
+    const before = new Set(await ctl.call<string[]>("test/all-sessions"));
+    let c = await ctx.login("ada", "wh_ack=1&tag=flapper");
+    const sid = c.sid;
+    c.send({ t: "join", g: "flap", id: "j" });
+    await c.frame((f) => f.id === "j");
+    const sockets = [c];
+    let rt = (JSON.parse(c.all[0] as string) as F).rt as string;
+    let seq = 0;
+    const track = (x: TestClient): void => {
+      for (const m of x.all) if (typeof m === "string") seq = Math.max(seq, ((JSON.parse(m) as F).s as number | undefined) ?? 0);
+    };
+    for (let i = 0; i < 20; i++) {
+      await ctl.call("test/stream", { from: i, count: 1, group: "flap" });
+      await c.frame((f) => f.d === i);
+      if (i % 2 === 0) {
+        await c.close(4000, "network went away"); // detached: frames sent now wait for the resume
+        await ctl.call("test/stream", { from: 100 + i, count: 1, group: "flap" });
+      }
+      track(c);
+      const next = ctx.track(await TestClient.envelope(base(`?wh_resume=${rt}&wh_seq=${seq}`)));
+      const hello = JSON.parse(next.all[0] as string) as F;
+      expect(`cycle ${i}: ${hello.resumed} ${next.sid === sid}`).toBe(`cycle ${i}: true true`);
+      if (i % 2 === 1) expect((await c.closed).code).toBe(4000); // taken over while it still looked alive
+      if (i % 2 === 0) await next.frame((f) => f.d === 100 + i); // replayed
+      rt = hello.rt as string;
+      c = next;
+      sockets.push(c);
+    }
+    // exactly one live session for that sid, and no other session was made along the way
+    const after = (await ctl.call<string[]>("test/all-sessions")).filter((s) => !before.has(s));
+    expect(after).toEqual([sid]);
+    expect(await ctl.call("test/members", { group: "flap" })).toEqual([sid]);
+    expect(await c.call("whoami")).toMatchObject({ sid, tag: "flapper", alias: "ada", groups: ["staff", "flap"] });
+    watcher.send({ t: "who", id: "w", g: "staff" });
+    const list = (await watcher.frame((f) => f.id === "w")).d as { alias: string }[];
+    expect(list.filter((x) => x.alias === "ada")).toHaveLength(1);
+    // other members saw one join and nothing else: a resume is no presence change
+    const seen = watcher.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F)
+      .filter((f) => f.t === "presence" && (f.who as F).sid === sid).map((f) => f.op);
+    expect(seen).toEqual(["join"]);
+    // every frame arrived once, across all 21 sockets
+    const got = sockets.flatMap(numbers).sort((x, y) => x - y);
+    const want = [...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 100 + 2 * i)];
+    expect(got).toEqual(want);
+  });
+
   test("resume: a new connection can take over a session whose old socket still looks alive", async () => {
     const c = await env("?wh_ack=1");
     const rt = (JSON.parse(c.all[0] as string) as F).rt as string;

@@ -13,6 +13,7 @@ import { resumeCases } from "./conformance-resume.ts";
 import { livenessCases } from "./conformance-liveness.ts";
 import { limitCases } from "./conformance-limits.ts";
 import { handshakeCases } from "./conformance-handshake.ts";
+import { frameCases } from "./conformance-frames.ts";
 import type { FixtureOverrides } from "./fixture.ts";
 
 export interface Started {
@@ -90,6 +91,7 @@ export function conformance(host: string, start: (overrides?: FixtureOverrides) 
     livenessCases(ctx);
     limitCases(ctx);
     handshakeCases(ctx);
+    frameCases(ctx);
   });
 }
 
@@ -97,7 +99,7 @@ function coreCases(ctx: Ctx): void {
   const { base, env, raw, track, observer } = ctx;
   const caps = ctx.caps;
   test("declares its capabilities", () => {
-    for (const k of ["protocolPing", "nativePubSub", "bufferedAmount", "hibernation"] as const) expect(typeof caps[k]).toBe("boolean");
+    for (const k of ["protocolPing", "nativePubSub", "bufferedAmount", "hibernation", "validatesUtf8"] as const) expect(typeof caps[k]).toBe("boolean");
   });
 
   test("raw mode echoes text and binary frames unchanged", async () => {

@@ -32,6 +32,8 @@ const USERS: Record<string, { password: string; result: AuthResult<FixtureData> 
 };
 
 let validatedRuns = 0;
+/** How many times the message hook ran, per session tag (`?tag=`): "did anything reach the app?" */
+const received = new Map<string, number>();
 /** A hand-written Standard Schema (what zod/valibot/arktype expose): `{ n: positive number }`. */
 const positiveN = {
   "~standard": {
@@ -74,6 +76,8 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     },
     authorize: (_s, action) => (action.type === "alias" ? action.alias !== "admin" : !action.group.startsWith("forbidden")),
     message(session, msg) {
+      const tag = session.data.tag;
+      if (tag) received.set(tag, (received.get(tag) ?? 0) + 1);
       // raw clients have no hello frame: "__sid" tells them their session id
       if (msg.mode === "raw" && msg.data === "__sid") return void session.send(session.id);
       session.send(msg.data, msg.event);
@@ -100,6 +104,7 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     })
     .handle("test/metrics", () => hub.metrics)
     .handle("test/all-sessions", () => [...hub.sessions.keys()])
+    .handle("test/received", (d: { tag: string }) => received.get(d.tag) ?? 0)
     .handle("test/blob", (d: { to: string; count: number; size: number }) => {
       const blob = "x".repeat(d.size);
       let sent = 0;

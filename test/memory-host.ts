@@ -13,7 +13,7 @@ export interface MemSocket {
 export class MemoryHost<D = any> {
   readonly seam: Seam<D, MemSocket>;
   readonly driver: Driver<MemSocket> = {
-    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: false },
+    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: false, validatesUtf8: false },
     send(s, data) {
       s.frames.push(data);
       return "sent";

@@ -11,7 +11,7 @@ interface Sock {
 function host(opened: string[] = []) {
   const hub = createHub<{ n: number }>({ open: (s) => void opened.push(s.id), upgrade: () => ({ data: { n: 1 } }) });
   const driver: Driver<Sock> = {
-    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: true },
+    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: true, validatesUtf8: false },
     send: (s, d) => (s.frames.push(String(d)), "sent"),
     close: () => {},
     persist: (s, snap) => void (s.attachment = structuredClone(snap)),
@@ -60,7 +60,7 @@ function sleepyHost(options: Parameters<typeof createHub<{ n: number }>>[0]) {
   const hub = createHub<{ n: number }>(options);
   const closed: { code: number; reason: string }[] = [];
   const driver: Driver<Sock> = {
-    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: true },
+    capabilities: { protocolPing: false, nativePubSub: false, bufferedAmount: false, hibernation: true, validatesUtf8: false },
     send: (s, d) => (s.frames.push(String(d)), "sent"),
     close: (_s, code, reason) => void closed.push({ code, reason }),
     persist: (s, snap) => void (s.attachment = structuredClone(snap)),

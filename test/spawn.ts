@@ -15,8 +15,14 @@ export interface Command {
   readonly cleanup?: () => void;
 }
 
+/** A started child-process server: also its exit code, and a way to signal it. */
+export interface Spawned extends Started {
+  readonly exited: Promise<number>;
+  signal(sig: "SIGTERM" | "SIGKILL"): void;
+}
+
 /** Spawn a server entry, resolve with the first `ws://` or `wss://` line it prints on stdout. */
-export async function spawnServer({ cmd, cleanup }: Command, env: Record<string, string> = {}, ms = 20_000): Promise<Started> {
+export async function spawnServer({ cmd, cleanup }: Command, env: Record<string, string> = {}, ms = 20_000): Promise<Spawned> {
   const proc = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const stderr = new Response(proc.stderr).text();
   const lines = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -45,6 +51,8 @@ export async function spawnServer({ cmd, cleanup }: Command, env: Record<string,
   void (async () => { while (!(await lines.read()).done); })(); // keep draining so the child never blocks on a full pipe
   return {
     url,
+    exited: proc.exited,
+    signal: (sig) => proc.kill(sig),
     async stop() {
       proc.kill("SIGTERM");
       const code = await proc.exited;
