@@ -60,6 +60,11 @@ export interface NodeHandler {
   attach(server: EventEmitter, options?: AttachOptions): () => void;
   /** Only decide by the hub's rules: an admission or the refusal. */
   admit(request: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /**
+   * After `hub.close()`: wait up to `ms` (default 2 000) for the peers to answer the close
+   * handshake, then cut the sockets of those that never did (ws would wait 30 s for them).
+   */
+  drain(ms?: number): Promise<void>;
 }
 
 /** The upgrade request as a web-standard `Request` (absolute URL from the Host header and the scheme). */
@@ -86,6 +91,7 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
 export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
   const sessions = new WeakMap<WebSocket, Session<unknown>>();
+  const live = new Set<WebSocket>(); // sockets not yet fully closed, for drain()
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
@@ -126,6 +132,8 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
       socket.off("error", ignore); // ws listens from here on
       const s = seam.open(ws, r);
       sessions.set(ws, s);
+      live.add(ws);
+      ws.once("close", () => live.delete(ws));
       ws.on("message", (data: Buffer, binary: boolean) =>
         seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), ws));
       // ws answers a bad frame itself (1009, 1007, 1002), stops reading, and says 1006 later: report its code now.
@@ -142,6 +150,15 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   return {
     admit: (request, info) => seam.upgrade(request, info),
     handleUpgrade,
+    async drain(ms = 2000) {
+      if (live.size === 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const closed = [...live].map((ws) => new Promise<void>((done) => ws.once("close", () => done())));
+      await Promise.race([Promise.all(closed), new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
+      clearTimeout(timer);
+      for (const ws of live) ws.terminate(); // the peer never answered: no close frame is coming
+      live.clear();
+    },
     attach(server, options = {}) {
       const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
         if (options.path && (req.url ?? "/").split("?")[0] !== options.path) {
@@ -186,6 +203,7 @@ export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Pr
     url: `${options.tls ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
     async stop() {
       await hub.close();
+      await h.drain(); // bounded: a peer that never answers the close cannot hold the process 30 s
       // Upgraded sockets are no longer the server's; idle keep-alive ones would hold close() open.
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

@@ -6,7 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { spawn } from "bun";
-import { TestClient } from "./client.ts";
+import { silentSocket, TestClient } from "./client.ts";
 import { nodeCommand, serverEnv, spawnServer } from "./spawn.ts";
 
 test("SIGTERM during traffic loses no acknowledged message; clients get bye then 1001", async () => {
@@ -63,13 +63,13 @@ test("catalogue 56: the Node fixture server exits by itself (no process.exit) af
     const unauthenticated = await TestClient.envelope(server.url + "?auth=frame"); // its auth timer runs
     const detached = await TestClient.envelope(server.url + "?wh_ack=1"); // its resume window runs
     await detached.close(4000, "network went away");
-    // Not here: a peer that never answers the close frame. ws then keeps its socket until its own
-    // closeTimeout (30 s by default) and the process lingers that long
-    // (seen: exit code 0 after 30.0 s). See test/catalogue.md, case 56.
+    // A peer that never answers the close frame: ws alone would keep its socket for its own
+    // closeTimeout (30 s); the adapter's stop() waits a bounded 2 s for close handshakes, then cuts it.
+    const mute = await silentSocket(server.url);
     const asked = env.request("test/ask", { sid: await sidOf(raw), method: "never", timeout: 60_000 }); // a pending server request
     void asked.catch(() => {});
     clients.push(env, raw, unauthenticated);
-    expect((await env.call<string[]>("test/all-sessions")).length).toBe(4); // the detached one still counts: it waits for its resume
+    expect((await env.call<string[]>("test/all-sessions")).length).toBe(5); // the detached one still counts: it waits for its resume
 
     const t0 = performance.now();
     server.signal("SIGTERM");
@@ -79,6 +79,7 @@ test("catalogue 56: the Node fixture server exits by itself (no process.exit) af
     expect(code).toBe(0);
     expect(performance.now() - t0).toBeLessThan(10_000);
     expect((await env.closed).code).toBe(1001);
+    mute.destroy();
   } finally {
     server.signal("SIGKILL"); // a no-op once it exited
     for (const c of clients) if (c.ws.readyState <= 1) c.ws.close();
