@@ -279,9 +279,9 @@ export function createInspector(hub: Hub<any, any>, options: InspectorOptions): 
         }
         if (Date.now() < due) return controller.enqueue(enc.encode(": keep-alive\n\n"));
         const first = due === 0;
-        due = Date.now() + interval;
         await refreshInstances(hub);
         if (cancelled) return;
+        due = Date.now() + interval; // snapshots stay at least `interval` apart, however long the store took
         controller.enqueue(enc.encode(`${first ? "retry: 2000\n" : ""}event: snapshot\ndata: ${JSON.stringify(snapshot(q))}\n\n`));
       },
       cancel() {
