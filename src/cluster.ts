@@ -31,6 +31,24 @@ import type { Mode } from "./types.ts";
 /** How long an instance waits for another's answer in a hand-over or a private message. */
 const ANSWER_MS = 5_000;
 
+/**
+ * The store scope of instance entries: each instance keeps one, under its own id, rewritten at
+ * every heartbeat with its session count and the time (`{"sessions":3,"at":1700000000000}`).
+ * It is an entry like a presence entry, so a dead instance's goes when the instance is reaped
+ * (reaped `i` entries announce nothing). Read by the inspector and the Prometheus text.
+ */
+const INSTANCES = "i";
+
+/** One instance of a cluster, as its entry in the store tells (see {@link Cluster.instances}). */
+export interface InstanceEntry {
+  /** Instance (hub) id. */
+  readonly id: string;
+  /** Its sessions, detached ones included: as of its last heartbeat (this instance's own: now). */
+  readonly sessions: number;
+  /** Time of its last heartbeat (ms since the epoch), by that instance's clock. */
+  readonly beat: number;
+}
+
 /** A private message's sender as seen by the `privateMessage` hook on another instance. */
 export interface RemotePeer {
   /** Session id. */
@@ -105,6 +123,10 @@ export class Cluster<D = SessionData> {
   readonly #waiting = new Map<string, Waiting>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #nextReply = 0;
+  /** The other instances' entries as last read from the store. */
+  #others: InstanceEntry[] = [];
+  #lastBeat = 0;
+  #stopped = false;
 
   /** @internal one hub's cluster state over a broker link and its store */
   constructor(hub: Hub<D, any>, link: BrokerLink, store: BrokerStore) {
@@ -121,9 +143,11 @@ export class Cluster<D = SessionData> {
     (this.#timer as { unref?: () => void }).unref?.(); // never keep a process alive for it
   }
 
-  /** Stop the heartbeat. */
+  /** Stop the heartbeat, and take this instance's entry out of the list of instances at once. */
   stop(): void {
     clearInterval(this.#timer);
+    this.#stopped = true;
+    this.#store.delete(INSTANCES, this.#hub.id);
     for (const w of this.#waiting.values()) {
       clearTimeout(w.timer);
       w.done(w.got);
@@ -162,6 +186,31 @@ export class Cluster<D = SessionData> {
     }
     if (want.size > 0) this.#recorded.set(s, { scopes: want, value });
     else this.#recorded.delete(s);
+  }
+
+  /**
+   * The instances as last read from the store (by the heartbeat or {@link instances}): this
+   * one first, with its session count now, then the others by id. An instance that died shows
+   * until it is reaped, its heartbeat growing old. Synchronous, for the Prometheus text.
+   */
+  known(): InstanceEntry[] {
+    return [{ id: this.#hub.id, sessions: this.#hub.sessions.size, beat: this.#lastBeat }, ...this.#others];
+  }
+
+  /** Read the instance entries from the store now, then answer as {@link known}. */
+  async instances(): Promise<InstanceEntry[]> {
+    const others: InstanceEntry[] = [];
+    for (const e of await this.#store.list(INSTANCES)) {
+      if (e.node === this.#hub.id) continue;
+      try {
+        const v = JSON.parse(e.value) as { sessions?: unknown; at?: unknown };
+        if (typeof v.sessions === "number" && typeof v.at === "number") others.push({ id: e.node, sessions: v.sessions, beat: v.at });
+      } catch {
+        // not an instance entry we can read: leave it out
+      }
+    }
+    this.#others = others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.known();
   }
 
   /** Tell the other instances about a presence change of a local session (`key`: the send's number). */
@@ -368,6 +417,10 @@ export class Cluster<D = SessionData> {
   }
 
   #beat(): void {
+    if (this.#stopped) return;
+    this.#lastBeat = Date.now();
+    // Written before the beat: the instance entry (see INSTANCES) holds what the list shows.
+    this.#store.set(INSTANCES, this.#hub.id, JSON.stringify({ sessions: this.#hub.sessions.size, at: this.#lastBeat }));
     this.#store.beat().then(
       (reaped) => {
         // We reaped them, so we announce their leave, as their own instance would have.
@@ -376,8 +429,8 @@ export class Cluster<D = SessionData> {
           if (e.scope === "all" && this.#hub.options.presence === "hub") this.#hub.presence.gone(undefined, info);
           else if (e.scope.startsWith("g:") && this.#hub.options.presence !== "off") this.#hub.presence.gone(e.scope.slice(2), info);
         }
+        return this.instances(); // keep the list of instances as fresh as the heartbeat
       },
-      (e) => this.#hub.report(e),
-    );
+    ).catch((e) => this.#hub.report(e));
   }
 }

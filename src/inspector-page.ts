@@ -215,7 +215,14 @@ function render(s) {
   $("inst-id").textContent = i.id;
   $("inst-broker").textContent = i.broker === "own" ? "its own in-process broker: a single instance"
     : i.broker === "memory" ? "a shared MemoryBroker: " + i.hubs + " hub(s) in this process"
-    : i.broker + ": other instances are not listed (the broker interface cannot name them yet)";
+    : i.instances ? i.broker + ": " + i.instances.length + " instance(s) in its store"
+    : i.broker + ": other instances are not listed (its link has no store)";
+  // With a cluster: every instance, from the heartbeat entries in the broker's store.
+  $("instances").hidden = !i.instances;
+  sync($("instances").tBodies[0], i.instances || [], (x) => x.id, (tr, x) => {
+    tr.dataset.instance = x.id;
+    cells(tr, [[x.id + (x.self ? " (this hub)" : ""), "mono"], [fmtInt(x.sessions), "num"], [fmtAge(x.heartbeatAge) + " ago", "num", "last heartbeat"]]);
+  });
   $("actions").hidden = !s.actions;
 }
 
@@ -288,7 +295,8 @@ const BODY = `
     <table id="groups"><thead><tr><th>group</th><th class="num">members</th><th>present (visible aliases)</th></tr></thead><tbody></tbody></table></section>
   <section class="side"><h2>Closes by code</h2>
     <table id="closes"><thead><tr><th>code</th><th class="num">sessions</th></tr></thead><tbody></tbody></table><p class="muted" id="closes-none">none yet</p>
-    <h2>Instances</h2><p>This hub: <code id="inst-id"></code><br><span class="muted" id="inst-broker"></span></p></section>
+    <h2>Instances</h2><p>This hub: <code id="inst-id"></code><br><span class="muted" id="inst-broker"></span></p>
+    <table id="instances" hidden><thead><tr><th>instance</th><th class="num">sessions</th><th class="num">heartbeat</th></tr></thead><tbody></tbody></table></section>
   <section class="wide" id="actions" hidden><h2>Send a test event</h2>
     <form id="emit-form"><label>group (empty: everyone)<input type="text" id="emit-group"></label>
       <label>event<input type="text" id="emit-event" value="inspector"></label>

@@ -115,6 +115,29 @@ export interface InstanceInfo {
   readonly broker: string;
   /** Hubs attached to a shared `MemoryBroker`, this one included; absent where the broker cannot tell. */
   readonly hubs?: number;
+  /**
+   * The cluster's instances, this one first, from the instance entries in the broker's store
+   * (each instance rewrites its own at every heartbeat, every `ttl/3`). Present only when the
+   * hub has a cluster: a broker given explicitly whose link has a store (Redis, NATS, a shared
+   * `MemoryBroker`).
+   */
+  readonly instances?: readonly InstanceRow[];
+}
+
+/** One instance of a cluster as the inspector lists it. */
+export interface InstanceRow {
+  /** Instance (hub) id. */
+  readonly id: string;
+  /** Its sessions, detached ones included: this hub's now, another's as of its last heartbeat. */
+  readonly sessions: number;
+  /**
+   * Milliseconds since its last heartbeat, against the snapshot's time. Another instance's beat
+   * time is by its own clock, so clock skew between machines shows here. An instance whose
+   * heartbeat is older than the broker's `ttl` is dead, and is gone once a survivor reaps it.
+   */
+  readonly heartbeatAge: number;
+  /** Whether it is the hub this inspector watches. */
+  readonly self: boolean;
 }
 
 /** One message of the feed (`event: snapshot`). */
@@ -144,7 +167,11 @@ export interface Inspector {
    * so `inspector.fetch(req) ?? app(req)` passes the rest on. Never throws.
    */
   fetch(request: Request): Promise<Response> | undefined;
-  /** The snapshot the feed sends, for a search `query` (id, alias, group, remote address, mode). */
+  /**
+   * The snapshot the feed sends, for a search `query` (id, alias, group, remote address, mode).
+   * Its list of instances is the one last read from the broker's store (by the heartbeat, the
+   * feed or a scrape): the feed reads the store afresh before each snapshot, this does not.
+   */
   snapshot(query?: string): InspectorSnapshot;
 }
 
@@ -222,7 +249,7 @@ export function createInspector(hub: Hub<any, any>, options: InspectorOptions): 
     for (const s of hub.sessions.values()) if (visible(s)) present++;
     return {
       t,
-      instance: instanceInfo(hub),
+      instance: instanceInfo(hub, t),
       metrics: { ...hub.metrics, closes: { ...hub.metrics.closes } },
       actions,
       sessions: { total: hub.sessions.size, matched, list },
@@ -252,7 +279,9 @@ export function createInspector(hub: Hub<any, any>, options: InspectorOptions): 
         }
         if (Date.now() < due) return controller.enqueue(enc.encode(": keep-alive\n\n"));
         const first = due === 0;
-        due = Date.now() + interval;
+        await refreshInstances(hub);
+        if (cancelled) return;
+        due = Date.now() + interval; // snapshots stay at least `interval` apart, however long the store took
         controller.enqueue(enc.encode(`${first ? "retry: 2000\n" : ""}event: snapshot\ndata: ${JSON.stringify(snapshot(q))}\n\n`));
       },
       cancel() {
@@ -305,6 +334,7 @@ export function createInspector(hub: Hub<any, any>, options: InspectorOptions): 
     const m = request.method;
     if (url.pathname === metricsPath) {
       if (m !== "GET" && m !== "HEAD") return text(405, "method not allowed", { allow: "GET, HEAD" });
+      await refreshInstances(hub);
       return new Response(prometheus(hub, { labels: options.labels }), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, ...NO_STORE } });
     }
     if (m === "POST") return act(request);
@@ -370,13 +400,31 @@ function row(s: Session<any>): SessionRow {
   };
 }
 
+/** Longest wait for the store's list of instances before a snapshot goes out with the last one read. */
+const REFRESH_MS = 1_000;
+
 /**
- * What can be known about instances with today's `Broker` interface: it has no listing, so
- * only a shared `MemoryBroker` (one process) can say how many hubs it joins.
+ * Read the cluster's instance entries afresh (no-op without a cluster). A store that fails or
+ * is slow leaves the last list read (the heartbeat reports store failures; this does not, so an
+ * open page does not add an error a second).
  */
-function instanceInfo(hub: Hub<any, any>): InstanceInfo {
+async function refreshInstances(hub: Hub<any, any>): Promise<void> {
+  if (!hub.cluster) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([hub.cluster.instances().catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, REFRESH_MS)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * This hub, its broker and, with a cluster, the instances its store lists (as last read). A
+ * broker without a store cannot list instances: only a shared `MemoryBroker` (one process) can
+ * still say how many hubs it joins.
+ */
+function instanceInfo(hub: Hub<any, any>, t: number): InstanceInfo {
   const b = hub.options.broker;
+  const instances = hub.cluster?.known().map((e): InstanceRow => ({ id: e.id, sessions: e.sessions, heartbeatAge: Math.max(0, t - e.beat), self: e.id === hub.id }));
+  const cluster = instances ? { instances } : {};
   if (b === undefined) return { id: hub.id, broker: "own" };
-  if (b instanceof MemoryBroker) return { id: hub.id, broker: "memory", hubs: b.subscribers("all") };
-  return { id: hub.id, broker: (b as object).constructor?.name || "custom" };
+  if (b instanceof MemoryBroker) return { id: hub.id, broker: "memory", hubs: b.subscribers("all"), ...cluster };
+  return { id: hub.id, broker: (b as object).constructor?.name || "custom", ...cluster };
 }

@@ -34,7 +34,7 @@ export type { SessionSnapshot } from "./snapshot.ts";
 export { MemoryBroker } from "./broker.ts";
 export type { Broker, BrokerLink, BrokerNode, BrokerStore, MemoryBrokerOptions, Packet, StoreEntry } from "./broker.ts";
 export { Cluster } from "./cluster.ts";
-export type { RemotePeer } from "./cluster.ts";
+export type { InstanceEntry, RemotePeer } from "./cluster.ts";
 
 export type { AskedMethod, AskInput, AskOutput, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput, Has } from "./api.ts";
 export type { EventListener, HandlerOptions, RequestHandler, StandardSchemaV1 } from "./dispatch.ts";

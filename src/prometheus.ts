@@ -12,8 +12,9 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 export interface PrometheusOptions {
   /**
    * Labels added to every sample (`{ hub: "eu-1" }`), to tell apart several hubs scraped from
-   * one process. Names must match `[a-zA-Z_][a-zA-Z0-9_]*` and not start with `__`, or
-   * {@link prometheus} throws a `WirehubError` (`bad_options`). Default: none.
+   * one process. Names must match `[a-zA-Z_][a-zA-Z0-9_]*`, not start with `__` and not be
+   * `code` or `instance_id` (labels of wirehub's own), or {@link prometheus} throws a
+   * `WirehubError` (`bad_options`). Default: none.
    */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -39,12 +40,15 @@ function labelSet(pairs: [string, string][]): string {
 /**
  * `hub.metrics` (and the number of groups) as Prometheus text: `wirehub_sessions`,
  * `wirehub_messages_in_total`, `wirehub_closes_total{code="1000"}`, ... with HELP and TYPE
- * lines. Serve it with {@link PROMETHEUS_CONTENT_TYPE}, or let the inspector's `metricsPath` do it.
+ * lines. A hub with a cluster (a broker with a store) adds `wirehub_instances` and
+ * `wirehub_instance_sessions{instance_id="…"}`, from the instance list as last read from the
+ * store (at its last heartbeat, or the inspector's last snapshot or scrape).
+ * Serve it with {@link PROMETHEUS_CONTENT_TYPE}, or let the inspector's `metricsPath` do it.
  */
 export function prometheus(hub: Hub<any, any>, options: PrometheusOptions = {}): string {
   const constant = Object.entries(options.labels ?? {});
   for (const [name] of constant) {
-    if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "code") {
+    if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "code" || name === "instance_id") {
       throw new WirehubError("bad_options", `invalid Prometheus label name "${name}"`);
     }
   }
@@ -64,6 +68,18 @@ export function prometheus(hub: Hub<any, any>, options: PrometheusOptions = {}):
     ["wirehub_errors_total", "counter", "Errors reported to the error hook.", one(m.errors)],
     ["wirehub_closes_total", "counter", "Sessions closed, by close code.", codes.map((c) => [labelSet([...constant, ["code", String(c)]]), m.closes[c] ?? 0])],
   ];
+  const instances = hub.cluster?.known();
+  if (instances) {
+    families.push(
+      ["wirehub_instances", "gauge", "Instances of the cluster listed in the broker's store (a dead one until it is reaped).", one(instances.length)],
+      [
+        "wirehub_instance_sessions",
+        "gauge",
+        "Sessions per instance of the cluster: this hub's now, another's as of its last heartbeat. Every instance reports every instance: do not sum across scrapes.",
+        instances.map((e) => [labelSet([...constant, ["instance_id", e.id]]), e.sessions]),
+      ],
+    );
+  }
   let out = "";
   for (const [name, type, help, samples] of families) {
     out += `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n`;

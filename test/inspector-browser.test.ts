@@ -2,7 +2,8 @@
  * The inspector's page in real headless Chromium (/usr/bin/chromium through playwright-core;
  * no browser is downloaded), on Bun: three clients (two envelope, one raw) in groups, the page
  * lists them, counts messages, drops one with a code and reason, sends a test event; wrong
- * tokens are refused and the Prometheus path parses. Saves .artifacts/inspector.png.
+ * tokens are refused and the Prometheus path parses. Saves .artifacts/inspector.png. Then two
+ * hubs on one MemoryBroker: the Instances panel lists both with their session counts.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
@@ -10,7 +11,8 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { serve, type ServerHandle } from "../adapters/bun.ts";
 import { createInspector } from "../src/inspector.ts";
-import type { Hub } from "../src/mod.ts";
+import { createHub, MemoryBroker, type Hub } from "../src/mod.ts";
+import { MemoryHost } from "./memory-host.ts";
 import { TestClient } from "./client.ts";
 import { createFixtureHub, type FixtureData } from "./fixture.ts";
 import { parsePrometheus, sample } from "./inspector-helpers.ts";
@@ -97,6 +99,7 @@ test("the page lists three clients and their groups, counts messages, drops one 
   expect(await text('#groups tr[data-group="ops"] td:nth-child(3)')).toBe(HOSTILE);
   expect(await text('#groups tr[data-group="ops"] td:nth-child(2)')).toBe("2");
   expect(await count("#s-sessions")).toBe(3);
+  expect(await page.locator("#instances").isHidden()).toBe(true); // a single instance: no cluster list
   // The page's own feed is plain HTTP: no session, no count.
   expect(hub.sessions.size).toBe(3);
   expect(hub.metrics.sessions).toBe(3);
@@ -138,6 +141,8 @@ test("the page lists three clients and their groups, counts messages, drops one 
   await page.fill("#emit-data", '{"from":"page"}');
   await page.click("#emit-send");
   for (const c of [a, b]) expect((await c.frame((f) => f.e === "notice")).d).toEqual({ from: "page" });
+  // the members can get the event before the page has the POST's answer: wait for the status line
+  await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("sent"));
   expect(await text("#status")).toBe("sent to 2 local session(s) in lobby");
 
   const own = asked.filter((r) => r.includes("/_wirehub"));
@@ -155,3 +160,29 @@ test("the page lists three clients and their groups, counts messages, drops one 
   expect(sample(samples, "wirehub_closes_total", { code: "4321" })).toBe(1);
   expect(sample(samples, "wirehub_messages_in_total")).toBe(hub.metrics.messagesIn);
 }, 60_000);
+
+test("the Instances panel lists the hubs of a cluster with their session counts", async () => {
+  const broker = new MemoryBroker({ ttl: 300 }); // a heartbeat every 100 ms
+  const [a, b] = [createHub({ broker, authorize: () => true }), createHub({ broker, authorize: () => true })];
+  const inspector = createInspector(a, { token: TOKEN, interval: 100 });
+  const sa = await serve(a, { port: 0, hostname: "127.0.0.1", path: "/ws", fetch: (req) => inspector.fetch(req) ?? new Response("not found", { status: 404 }) });
+  try {
+    const far = new MemoryHost(b); // b's sessions live on an in-memory host
+    await far.connect();
+    await far.connect();
+    const p = await browser.newPage();
+    await p.goto(`http://127.0.0.1:${sa.port}/_wirehub?token=${TOKEN}`);
+    const cell = (id: string, n: number) => p.locator(`#instances tr[data-instance="${id}"] td:nth-child(${n})`);
+    await p.waitForFunction((id) => document.querySelector(`#instances tr[data-instance="${id}"] td:nth-child(2)`)?.textContent === "2", b.id);
+    expect(await p.locator("#instances").isVisible()).toBe(true);
+    expect(await p.locator("#instances tbody tr").count()).toBe(2);
+    expect(await cell(a.id, 1).innerText()).toBe(`${a.id} (this hub)`);
+    expect(await cell(a.id, 2).innerText()).toBe("0");
+    expect(await cell(b.id, 3).innerText()).toMatch(/^\d+ s ago$/);
+    expect(await p.locator("#inst-broker").innerText()).toBe("a shared MemoryBroker: 2 hub(s) in this process");
+    await p.close();
+  } finally {
+    await sa.stop();
+    await Promise.all([a.close({ timeout: 50 }), b.close({ timeout: 50 })]);
+  }
+}, 30_000);

@@ -159,10 +159,17 @@ describe("inspector: the feed", () => {
     expect(inspector.snapshot(socks[1]!.session.id.slice(3, 12)).sessions.list.map((x) => x.id)).toEqual([socks[1]!.session.id]);
   });
 
-  test("a shared MemoryBroker tells how many hubs it joins", () => {
+  test("a shared MemoryBroker tells how many hubs it joins; the feed lists their instance entries", async () => {
     const broker = new MemoryBroker();
     const hubs = [createHub({ broker }), createHub({ broker }), createHub({ broker })];
-    expect(createInspector(hubs[0]!, { token: TOKEN }).snapshot().instance).toEqual({ id: hubs[0]!.id, broker: "memory", hubs: 3 });
+    const inspector = createInspector(hubs[0]!, { token: TOKEN });
+    expect(inspector.snapshot().instance).toMatchObject({ id: hubs[0]!.id, broker: "memory", hubs: 3 });
+    // each hub wrote its instance entry when it started; the feed reads the store before each snapshot
+    const feed = sseReader((await inspector.fetch(at("/_wirehub?feed", { headers: bearer() })))!.body!);
+    const s = JSON.parse((await feed.next()).data) as InspectorSnapshot;
+    await feed.cancel();
+    expect(s.instance.instances!.map((i) => i.id)).toEqual([hubs[0]!.id, ...[hubs[1]!.id, hubs[2]!.id].sort()]);
+    expect(inspector.snapshot().instance.instances).toHaveLength(3); // the list as last read
   });
 
   test("the feed says bye and ends when the hub shuts down; new feeds get 503", async () => {
@@ -203,5 +210,67 @@ describe("inspector: Prometheus text", () => {
     expect(sample(labelled.samples, "wirehub_closes_total", { code: "4001", hub: 'eu "1"\\\nx' })).toBe(1);
     expect(() => parsePrometheus('wirehub_x{a="b"} 1\n')).toThrow(); // the checker itself refuses a sample without HELP/TYPE
     expect(() => parsePrometheus('# HELP a b\n# TYPE a gauge\na{a="b\\q"} 1\n')).toThrow(/labels/);
+  });
+});
+
+describe("inspector: across instances (two hubs on one MemoryBroker)", () => {
+  async function pair() {
+    const broker = new MemoryBroker({ ttl: 300 }); // a heartbeat every 100 ms
+    const a = createHub({ broker, authorize: () => true });
+    const b = createHub({ broker, authorize: () => true });
+    const [hostA, hostB] = [new MemoryHost(a), new MemoryHost(b)];
+    const inspector = createInspector(a, { token: TOKEN, actions: true, interval: 50, metricsPath: "/metrics" });
+    return { a, b, hostA, hostB, inspector };
+  }
+
+  test("the snapshot lists both instances with their session counts; Prometheus too", async () => {
+    const { a, b, hostA, hostB, inspector } = await pair();
+    await hostA.connect();
+    await hostA.connect();
+    await hostB.connect();
+    const feed = sseReader((await inspector.fetch(at("/_wirehub?feed", { headers: bearer() })))!.body!);
+    let s: InspectorSnapshot | undefined;
+    // b rewrites its entry at its next heartbeat: read snapshots until its count shows
+    for (let i = 0; i < 40; i++) {
+      s = JSON.parse((await feed.next()).data) as InspectorSnapshot;
+      if (s.instance.instances?.find((x) => x.id === b.id)?.sessions === 1) break;
+    }
+    await feed.cancel();
+    expect(s!.instance.instances!.map(({ id, sessions, self }) => ({ id, sessions, self }))).toEqual([
+      { id: a.id, sessions: 2, self: true },
+      { id: b.id, sessions: 1, self: false },
+    ]);
+    for (const x of s!.instance.instances!) expect(x.heartbeatAge).toBeWithin(0, 300);
+    expect(s!.sessions.total).toBe(2); // the session list stays this hub's
+
+    const { samples, types } = parsePrometheus(await (await inspector.fetch(at("/metrics", { headers: bearer() })))!.text());
+    expect(types).toMatchObject({ wirehub_instances: "gauge", wirehub_instance_sessions: "gauge" });
+    expect(sample(samples, "wirehub_instances")).toBe(2);
+    expect(sample(samples, "wirehub_instance_sessions", { instance_id: a.id })).toBe(2);
+    expect(sample(samples, "wirehub_instance_sessions", { instance_id: b.id })).toBe(1);
+
+    await b.close({ timeout: 50 }); // a clean close takes b's entry out at once
+    await a.cluster!.instances();
+    expect(inspector.snapshot().instance.instances!.map((x) => x.id)).toEqual([a.id]);
+    await a.close({ timeout: 50 });
+  });
+
+  test("a drop issued through hub A's inspector closes a session held by hub B, with the chosen code", async () => {
+    const { a, b, hostB, inspector } = await pair();
+    const far = await hostB.connect("http://hub.test/", "wirehub.v1");
+    const r = (await inspector.fetch(post({ action: "drop", id: far.session.id, code: 4321, reason: "from A's inspector" })))!;
+    expect(await r.json()).toEqual({ ok: true, local: false });
+    for (let i = 0; i < 50 && !far.closed; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(far.closed).toEqual({ code: 4321, reason: "from A's inspector" });
+    expect(b.sessions.size).toBe(0);
+    await Promise.all([a.close({ timeout: 50 }), b.close({ timeout: 50 })]);
+  });
+
+  test("a hub without a cluster has no instance list and no instance metrics", async () => {
+    const { hub, inspector } = await setup();
+    expect(inspector.snapshot().instance).toEqual({ id: hub.id, broker: "own" });
+    const { samples } = parsePrometheus(prometheus(hub));
+    expect(samples.some((x) => x.name.startsWith("wirehub_instance"))).toBe(false);
+    expect(() => prometheus(hub, { labels: { instance_id: "x" } })).toThrow(WirehubError);
   });
 });
