@@ -31,9 +31,6 @@ const USERS: Record<string, { password: string; result: AuthResult<FixtureData> 
   ghost: { password: "pw-ghost", result: { groups: ["staff"] } }, // authenticated, but no alias: invisible
 };
 
-let validatedRuns = 0;
-/** How many times the message hook ran, per session tag (`?tag=`): "did anything reach the app?" */
-const received = new Map<string, number>();
 /** A hand-written Standard Schema (what zod/valibot/arktype expose): `{ n: positive number }`. */
 const positiveN = {
   "~standard": {
@@ -49,6 +46,10 @@ const positiveN = {
 };
 
 export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): Hub<FixtureData> {
+  // Per hub, not per module: several hosts' fixtures can live in one test process (Bun, Hono on Bun).
+  let validatedRuns = 0;
+  /** How many times the message hook ran, per session tag (`?tag=`): "did anything reach the app?" */
+  const received = new Map<string, number>();
   const hub: Hub<FixtureData> = createHub<FixtureData>({
     protocols: ["protocolOne"],
     authTimeout: 400,
