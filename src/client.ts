@@ -16,8 +16,8 @@
  * client.emit("chat", { text: "hi" });
  * const { id } = await client.request("create/user", { name: "ada" });
  * ```
- * On Node 20, which has no global WebSocket, pass one: `connect(url, { WebSocket })` with
- * `import { WebSocket } from "ws"`.
+ * On Node 20, which has no global WebSocket, pass one: `connect(url, { WebSocket })` with the
+ * `WebSocket` class of the `ws` package.
  * @module
  */
 import { Link, type Frame, type Hello } from "./client-link.ts";
