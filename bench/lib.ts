@@ -180,3 +180,28 @@ export async function gc(port: number): Promise<void> {
     await fetch(`http://127.0.0.1:${port}/gc`, { signal: AbortSignal.timeout(5000) });
   } catch {}
 }
+
+/** Busy CPU seconds of the whole machine (user, nice, system, steal) from /proc/stat. */
+function machineBusy(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + (f[7] ?? 0)) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Wait until the rest of the machine is quiet (under `maxCores` busy over half a second), at
+ * most `maxWaitMs`. Other work on this 2-core machine would land on the server's or the
+ * generator's core. Returns the busy cores seen last.
+ */
+export async function waitQuiet(maxCores = 0.25, maxWaitMs = 120_000): Promise<number> {
+  const until = Date.now() + maxWaitMs;
+  let warned = false;
+  for (;;) {
+    const a = machineBusy();
+    await Bun.sleep(500);
+    const busy = (machineBusy() - a) / 0.5;
+    if (busy <= maxCores || Date.now() > until) return busy;
+    if (!warned) console.log(`  (machine busy: ${busy.toFixed(2)} cores used by other processes; waiting for it to calm down)`);
+    warned = true;
+    await Bun.sleep(2000);
+  }
+}

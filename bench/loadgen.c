@@ -173,6 +173,20 @@ static double cpu_pid(int pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Busy CPU seconds of the whole machine (all cores), from /proc/stat. */
+static double cpu_machine(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return -1;
+  unsigned long long v[8] = {0};
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n < 4) return -1;
+  /* user, nice, system, steal: irq and softirq are left out, since loopback TCP work of the
+     bench itself is accounted there rather than to its processes */
+  unsigned long long busy = v[0] + v[1] + v[2] + v[7];
+  return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 static long rss_pid(int pid) {
   if (pid <= 0) return -1;
   char path[64], line[256];
@@ -611,7 +625,10 @@ static void close_all(void) {
   }
 }
 
+static double m0_cpu = 0, m1_cpu = 0; /* machine busy seconds at the window's start and end */
 static void print_common(double wall, double gen_cpu, double srv_cpu) {
+  double other = (m1_cpu - m0_cpu) - gen_cpu - (srv_cpu > 0 ? srv_cpu : 0);
+  printf("\"other_util\":%.3f,", wall > 0 ? other / wall : 0);
   printf("\"gen_waits\":%llu,\"gen_events\":%llu,\"gen_recvs\":%llu,\"gen_sends\":%llu,",
          (unsigned long long)st_waits, (unsigned long long)st_events, (unsigned long long)st_recvs, (unsigned long long)st_sends);
   printf("\"wall_s\":%.4f,\"gen_cpu_s\":%.4f,\"server_cpu_s\":%.4f,\"gen_util\":%.3f,\"server_util\":%.3f,",
@@ -741,6 +758,7 @@ int main(int argc, char **argv) {
     uint64_t warm_end = t + (uint64_t)(opt_warmup * 1e9);
     while (!stop_flag && now_ns() < warm_end && n_closed_by_peer == 0) poll_once(10);
     double g0 = cpu_self(), s0 = cpu_pid(opt_server_pid);
+    m0_cpu = cpu_machine();
     uint64_t w0 = now_ns();
     st_waits = st_events = st_recvs = st_sends = 0;
     measuring = 1;
@@ -749,6 +767,7 @@ int main(int argc, char **argv) {
     measuring = 0;
     uint64_t w1 = now_ns();
     double g1 = cpu_self(), s1 = cpu_pid(opt_server_pid);
+    m1_cpu = cpu_machine();
     sending = 0;
     double wall = secs(w1 - w0);
     printf("{\"scenario\":\"%s\",\"conns\":%d,\"inflight\":%d,\"size\":%d,\"completed\":%llu,\"rate\":%.1f,",
@@ -777,6 +796,7 @@ int main(int argc, char **argv) {
     memset(hist, 0, sizeof hist);
     hist_n = 0;
     double g0 = cpu_self(), s0 = cpu_pid(opt_server_pid);
+    m0_cpu = cpu_machine();
     uint64_t w0 = now_ns();
     uint64_t deadline = w0 + (uint64_t)(opt_timeout * 1e9);
     fan_pump(w0);
@@ -786,6 +806,7 @@ int main(int argc, char **argv) {
     }
     uint64_t w1 = now_ns();
     double g1 = cpu_self(), s1 = cpu_pid(opt_server_pid);
+    m1_cpu = cpu_machine();
     if (phase == 1) {
       double span = secs((fan_done == fan_total ? fan_last_done : w1) - fan_first_send);
       printf("{\"scenario\":\"fanout\",\"conns\":%d,\"broadcasts\":%d,\"window\":%d,\"size\":%d,\"complete\":%s,\"deliveries\":%llu,\"expected\":%llu,"

@@ -31,6 +31,7 @@ const SCEN: Record<string, { title: string; metric: string; unit: string; higher
 const RAW_OF: Record<string, string> = { bun: "raw-bun", deno: "raw-deno", node: "raw-node" };
 const CROSSWS_OF: Record<string, string> = { bun: "crossws-bun", node: "crossws-node" };
 const SAT = 0.9;
+const DISTURBED = 0.2;
 
 function n(x: number, digits = 0): string {
   if (!Number.isFinite(x)) return "–";
@@ -95,6 +96,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   const lines: string[] = [];
   const goals: Array<[string, string, boolean | undefined]> = [];
   const sat: string[] = [];
+  const disturbed: string[] = [];
   const charts: string[] = [];
 
   const cfg = result.config;
@@ -163,6 +165,8 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
         const gsat = runs.some((r) => r.gen_util >= SAT);
         cells.push(su ? r2(su.med) : "–", gu ? `${r2(gu.med)}${gsat ? " ⚠" : ""}` : "–");
         if (gsat) sat.push(`${sc.title} · ${label}: generator at ${r2(gu!.max)} of a core in its busiest run`);
+        const busy = runs.filter((r) => r.other_util > DISTURBED);
+        if (busy.length) disturbed.push(`${sc.title} · ${label}: ${busy.length} of ${runs.length} runs (up to ${r2(Math.max(...busy.map((r) => r.other_util)))} cores used by other processes)`);
       }
       if (key === "memory" && t?.kind === "wirehub") {
         const d = diff(sm, id, RAW_OF[t.host]!, sc.metric);
@@ -232,6 +236,12 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     for (const s of sat) lines.push(`- ${s}`);
   } else lines.push(`The generator stayed below ${SAT} of its core in every measured window: every figure is the server's limit.`);
   lines.push("");
+  lines.push("## Other load on the machine", "");
+  if (disturbed.length) {
+    lines.push(`Each measurement waits for the machine to be quiet first, but other processes still used more than ${DISTURBED} of a core during these windows (their figures may be low):`, "");
+    for (const s of disturbed) lines.push(`- ${s}`);
+  } else lines.push(`No measured window saw other processes use more than ${DISTURBED} of a core.`);
+  lines.push("");
   const notes = join(BENCH, "notes.md");
   if (existsSync(notes)) lines.push(readFileSync(notes, "utf8").trim(), "");
 
@@ -242,6 +252,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   const summary = [
     ...goals.map(([g, v, ok]) => `${ok === undefined ? "  -   " : ok ? "  met " : "MISSED"}  ${g}: ${v}`),
     ...(sat.length ? ["", "generator saturated (≥ 0.9 of a core) in:", ...sat.map((s) => "  " + s)] : ["", "generator below 0.9 of a core in every window"]),
+    ...(disturbed.length ? ["", "other processes were busy during:", ...disturbed.map((s) => "  " + s)] : []),
   ].join("\n");
   return { summary, markdown };
 }

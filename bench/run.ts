@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, rss, SERVERS, startServer, type Running } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, rss, SERVERS, startServer, waitQuiet, type Running } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -93,6 +93,7 @@ function protoArgs(t: Target): string[] {
 }
 
 async function withServer<T>(name: string, fn: (s: Running) => Promise<T>, env?: Record<string, string>): Promise<T> {
+  await waitQuiet();
   const s = await startServer(SERVERS[name]!.cmd, { core: 0, env });
   try {
     return await fn(s);
@@ -267,6 +268,7 @@ async function main() {
       for (let run = 0; run < cfg.runs; run++) {
         for (const v of rotate(variants, run)) {
           const env = v.broker ? { BROKER: v.broker, BROKER_URL: v.url! } : undefined;
+          await waitQuiet();
           const a = await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env });
           const b = v.broker ? await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env }) : undefined;
           try {

@@ -60,3 +60,5 @@ const server = await serve(hub, {
   },
 });
 console.log(`listening ${server.port}`);
+// Exit cleanly on SIGINT so `node --cpu-prof` (and Bun's profiler) can write the profile.
+process.on("SIGINT", () => process.exit(0));
