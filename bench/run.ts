@@ -9,6 +9,7 @@
  * Options (defaults in brackets; --quick lowers them):
  *   --runs N [3]            --only echo,fanout,rpc,memory,connections,cross
  *   --targets a,b           only targets whose id contains one of these
+ *   --connections-targets a,b   the same, for the connection scenario only
  *   --conns 64 --inflight 16 --size 64 --duration 5 --warmup 1        (echo, rpc)
  *   --fanout-conns 2000 --broadcasts 200 --window 200                 (fan-out, cross-instance)
  *   --memory-sessions 5000  --max-connections 100000 --srcs 8
@@ -44,11 +45,13 @@ const cfg = {
   broadcasts: num("broadcasts", 200, 50),
   window: num("window", 200, 50),
   memorySessions: num("memory-sessions", 5000, 1000),
-  maxConnections: num("max-connections", 100_000, 10_000),
+  maxConnections: num("max-connections", 100_000, 5_000),
   srcs: num("srcs", 8, 8),
 };
 const only = new Set(opt("only", quick ? "echo,fanout,rpc,memory,connections,cross" : "echo,fanout,rpc,memory,connections,cross").split(","));
 const targetFilter = opt("targets", "").split(",").filter(Boolean);
+// How long to wait for other processes to calm down before each server (a quick run must stay short).
+const quietWait = quick ? 3_000 : 120_000;
 const out = opt("out", join(BENCH, "results", quick ? "quick.json" : "latest.json"));
 
 // ---------- targets ----------
@@ -75,6 +78,9 @@ const TARGETS: Target[] = [
   { id: "socketio-node", label: "Socket.IO · Node", host: "node", server: "socketio-node", proto: "sio", kind: "peer" },
 ];
 const targets = TARGETS.filter((t) => !targetFilter.length || targetFilter.some((f) => t.id.includes(f)));
+// The connection scenario is the slow one (Node opens ~1 700 sessions/s): it can be limited to some targets.
+const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
+const connTargets = targets.filter((t) => !connFilter.length || connFilter.some((f) => t.id.includes(f)));
 const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node"]);
 
 // ---------- results ----------
@@ -93,7 +99,7 @@ function protoArgs(t: Target): string[] {
 }
 
 async function withServer<T>(name: string, fn: (s: Running) => Promise<T>, env?: Record<string, string>): Promise<T> {
-  await waitQuiet();
+  await waitQuiet(0.25, quietWait);
   const s = await startServer(SERVERS[name]!.cmd, { core: 0, env });
   try {
     return await fn(s);
@@ -140,7 +146,7 @@ async function memory(t: Target): Promise<any> {
 async function connections(t: Target): Promise<any> {
   return withServer(t.server, async (s) => {
     const r = await loadgen(["--port", String(s.port), ...protoArgs(t), "--scenario", "ramp", "--conns", String(cfg.maxConnections),
-      "--srcs", String(cfg.srcs), "--pending", "1000", "--hold", quick ? "1" : "3", "--timeout", "180", "--server-pid", String(s.pid)], { core: 1, timeoutMs: 400_000 });
+      "--srcs", String(cfg.srcs), "--pending", "1000", "--hold", quick ? "0.5" : "3", "--timeout", "180", "--server-pid", String(s.pid)], { core: 1, timeoutMs: 400_000 });
     return r;
   });
 }
@@ -247,7 +253,7 @@ async function main() {
 
   await phase("connections", async () => {
     for (let run = 0; run < cfg.runs; run++) {
-      for (const t of rotate(targets, run)) {
+      for (const t of rotate(connTargets, run)) {
         const r = await connections(t);
         record("connections", t.id, run, r);
         log(`run ${run + 1} conns   ${t.label.padEnd(26)} ${fmt(r.held).padStart(10)} held (opened ${r.opened} in ${r.open_s?.toFixed(1)} s, server RSS ${((r.server_rss_kb ?? 0) / 1024).toFixed(0)} MiB)${r.fail_reason ? "  stopped: " + r.fail_reason : ""}`);
@@ -268,7 +274,7 @@ async function main() {
       for (let run = 0; run < cfg.runs; run++) {
         for (const v of rotate(variants, run)) {
           const env = v.broker ? { BROKER: v.broker, BROKER_URL: v.url! } : undefined;
-          await waitQuiet();
+          await waitQuiet(0.25, quietWait);
           const a = await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env });
           const b = v.broker ? await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env }) : undefined;
           try {
@@ -298,3 +304,4 @@ async function main() {
 }
 
 await main();
+process.exit(0); // timers of finished waits (a server start's deadline) must not hold the process open
