@@ -594,13 +594,20 @@ static int open_all(int target, int stop_on_fail, double timeout) {
   uint64_t last_report = now_ns();
   while (!stop_flag) {
     while (next < target && (n_open - n_ready) < opt_pending && !(stop_on_fail && n_failed > 0)) start_conn(next++);
-    if (n_ready + n_failed + n_closed_by_peer >= target || (stop_on_fail && n_failed > 0 && n_open == n_ready)) break;
+    if (n_ready + n_failed + n_closed_by_peer >= target || (stop_on_fail && n_failed > 0)) break;
     if (now_ns() > deadline) {
       if (!fail_reason[0]) snprintf(fail_reason, sizeof fail_reason, "timed out opening sessions");
       break;
     }
     poll_once(50);
     if (now_ns() - last_report > 2000000000ull) {
+      /* a handshake pending for 10 s counts as a failure (a server out of file descriptors
+         leaves connections in its accept queue without ever answering) */
+      uint64_t old = now_ns() - 10000000000ull;
+      for (int i = 0; i < next; i++) {
+        conn_t *c = &conns[i];
+        if (c->state != C_CLOSED && c->state != C_READY && c->started_ns < old) conn_fail(c, "handshake timed out (10 s)", 0);
+      }
       fprintf(stderr, "loadgen: %d ready, %d pending, %d failed\n", n_ready, n_open - n_ready, n_failed);
       last_report = now_ns();
     }
