@@ -224,8 +224,12 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   }
   for (const mode of ["raw", "env"]) {
     const s = S.connections ? stat((S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean).map((r) => r.held)) : undefined;
-    goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions`, s ? `${n(s.med)} held (${range(s)})` : "not measured",
-      s ? s.med >= 100_000 : undefined]);
+    const runs = S.connections ? (S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean) : [];
+    // Stopped by the generator's own descriptor limit: the server was never pushed to failure.
+    const genLimit = runs.length > 0 && runs.every((r) => r.held >= cfg.maxConnections || /socket: Too many open files/.test(r.fail_reason ?? ""));
+    goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions`,
+      s ? `${n(s.med)} held (${range(s)})${genLimit && s.med < 100_000 ? "; the generator ran out of file descriptors first (hard limit of this machine), so not tested" : ""}` : "not measured",
+      s ? (s.med >= 100_000 ? true : genLimit ? undefined : false) : undefined]);
   }
   lines.push("## Goals (same-run ratios)", "", "| goal | measured: median (min–max) | |", "|---|---|---|");
   for (const [g, v, ok] of goals) lines.push(`| ${g} | ${v} | ${ok === undefined ? "–" : ok ? "met" : "**missed**"} |`);
