@@ -45,7 +45,7 @@ const cfg = {
   broadcasts: num("broadcasts", 200, 50),
   window: num("window", 200, 50),
   memorySessions: num("memory-sessions", 5000, 1000),
-  maxConnections: num("max-connections", 100_000, 5_000),
+  maxConnections: num("max-connections", 100_000, 3_000),
   srcs: num("srcs", 8, 8),
 };
 const only = new Set(opt("only", quick ? "echo,fanout,rpc,memory,connections,cross" : "echo,fanout,rpc,memory,connections,cross").split(","));
@@ -127,15 +127,16 @@ async function fanout(t: Target, ports: number[], serverPid: number): Promise<an
 
 async function memory(t: Target): Promise<any> {
   return withServer(t.server, async (s) => {
-    await Bun.sleep(300);
+    const settle = quick ? 0.4 : 1; // a quick run waits less around the RSS readings
+    await Bun.sleep(300 * settle);
     await gc(s.port);
-    await Bun.sleep(300);
+    await Bun.sleep(300 * settle);
     const before = rss(s.pid);
     const idle = await loadgenIdle(["--port", String(s.port), ...protoArgs(t), "--scenario", "idle", "--conns", String(cfg.memorySessions),
       "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"], { core: 1 });
-    await Bun.sleep(1000);
+    await Bun.sleep(1000 * settle);
     await gc(s.port);
-    await Bun.sleep(500);
+    await Bun.sleep(500 * settle);
     const after = rss(s.pid);
     const end = await idle.finish();
     const n = idle.ready.ready as number;
