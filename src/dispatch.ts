@@ -104,7 +104,17 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
     case "evt": {
       const data = framePayload(f);
       const entry = hub.listeners.get(f.e);
-      if (entry) {
+      if (entry && !entry.opts.schema) {
+        // The common case without a schema, inline: no closure or error-detail object per event.
+        let r: unknown;
+        try {
+          r = entry.fn(data, s);
+        } catch (error) {
+          answerError(hub, s, undefined, error, { e: f.e });
+          return;
+        }
+        if (r instanceof Promise) r.then(undefined, (e) => s.open ? answerError(hub, s, undefined, e, { e: f.e }) : hub.report(e, s));
+      } else if (entry) {
         settle(hub, s, undefined, () => run(hub, s, entry, data), { e: f.e });
       } else if (hub.options.message) {
         hub.guard(s, () => hub.options.message!(s, { event: f.e, data, mode: "envelope" }));
@@ -125,6 +135,22 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         return;
       }
       const input = framePayload(f);
+      if (!entry.opts.schema) {
+        // A handler without a schema, inline: a sync answer goes out in this tick with no closures.
+        let r: unknown;
+        try {
+          r = entry.fn(input, s);
+        } catch (error) {
+          answerError(hub, s, f.id, error);
+          return;
+        }
+        if (!(r instanceof Promise)) return answer(hub, s, f.id, r);
+        const id = f.id;
+        s.inflight++;
+        r.then((v) => s.open && answer(hub, s, id, v), (e) => s.open ? answerError(hub, s, id, e) : hub.report(e, s))
+          .finally(() => s.inflight--);
+        return;
+      }
       s.inflight++;
       settle(hub, s, f.id, () => run(hub, s, entry, input), undefined, () => s.inflight--);
       return;

@@ -57,7 +57,15 @@ function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number)
       if (data === rp.pong) return hub.liveness.ponged(s);
     }
     const payload = typeof data === "string" ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
-    if (hub.options.message) hub.guard(s, () => hub.options.message!(s, { event: "message", data: payload, mode: "raw" }));
+    const hook = hub.options.message;
+    if (!hook) return;
+    // hub.guard inline: no closure per raw frame.
+    try {
+      const r = hook(s, { event: "message", data: payload, mode: "raw" });
+      if (r instanceof Promise) r.catch((e) => hub.report(e, s));
+    } catch (error) {
+      hub.report(error, s);
+    }
     return;
   }
   if (typeof data !== "string") {

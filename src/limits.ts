@@ -94,6 +94,12 @@ export function take(b: Bucket, rate: number, burst: number, now: number): boole
  */
 export function tooDeep(text: string, max: number): boolean {
   if (text.length <= max * 2) return false; // not enough characters to nest that deep
+  // Nesting deeper than `max` needs more than `max` opening brackets: count them with indexOf
+  // (native) and scan character by character only when there are that many.
+  let open = 0;
+  for (let i = text.indexOf("{"); i !== -1 && open <= max; i = text.indexOf("{", i + 1)) open++;
+  for (let i = text.indexOf("["); i !== -1 && open <= max; i = text.indexOf("[", i + 1)) open++;
+  if (open <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

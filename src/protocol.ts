@@ -42,7 +42,7 @@ function isName(v: unknown): v is string {
 // JSON.parse never sets a prototype, but a later Object.assign of a "__proto__" key would.
 // Dropping such keys only when the text mentions them keeps the common path a plain JSON.parse.
 function safeParse(text: string): unknown {
-  if (text.includes("__proto__") || text.includes("constructor") || text.includes("prototype")) {
+  if (text.includes("proto") || text.includes("constructor")) { // "proto": "__proto__" and "prototype"
     return JSON.parse(text, (k, v) => (k === "__proto__" || k === "constructor" || k === "prototype" ? undefined : v));
   }
   return JSON.parse(text);
@@ -135,6 +135,7 @@ export function framePayload(f: { d?: unknown; b?: string }): unknown {
 
 /** Serialise a payload into `"d":…` or `"b":"…"` JSON members (without braces). */
 export function payloadMember(data: unknown): string {
+  if (typeof data === "string") return `,"d":${JSON.stringify(data)}`; // the common case first
   if (data === undefined) return "";
   if (data instanceof Uint8Array) return `,"b":"${toBase64(data)}"`;
   if (data instanceof ArrayBuffer) return `,"b":"${toBase64(new Uint8Array(data))}"`;
@@ -145,7 +146,20 @@ export function payloadMember(data: unknown): string {
 /** Encode an event frame. `seq` is added when resume is on. */
 export function encodeEvent(event: string, data: unknown, seq?: number): string {
   const s = seq === undefined ? "" : `,"s":${seq}`;
-  return `{"t":"evt","e":${JSON.stringify(event)}${payloadMember(data)}${s}}`;
+  return `${eventHead(event)}${payloadMember(data)}${s}}`;
+}
+
+// `{"t":"evt","e":"name"` per event name: an application uses a handful of names, and encoding
+// one costs a JSON.stringify per send. Bounded, so names made from client input cannot grow it.
+const heads = new Map<string, string>();
+function eventHead(event: string): string {
+  let h = heads.get(event);
+  if (h === undefined) {
+    h = `{"t":"evt","e":${JSON.stringify(event)}`;
+    if (heads.size >= 1024) heads.clear();
+    heads.set(event, h);
+  }
+  return h;
 }
 
 /** Add the sequence number `s` as the last member of an encoded frame (nothing when `seq` is undefined). */

@@ -207,7 +207,9 @@ export class Session<D = SessionData> {
     if (!this.live) return "dropped";
     if (this.mode === "raw") return this.hub.writeFrame(this, rawFrame(data));
     const seq = this.hub.nextSeq();
-    return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq, this.hub.id + "." + this.hub.nextKey());
+    // The cluster-wide key only matters to a replay buffer: build it only for a session that keeps one.
+    const key = seq !== undefined && this.ring ? this.hub.id + "." + this.hub.nextKey() : undefined;
+    return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq, key);
   }
 
   /** Send an already encoded frame, untouched (text or binary). */

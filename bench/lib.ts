@@ -1,0 +1,207 @@
+/**
+ * Bench plumbing shared by bench/run.ts and the smoke test: building the native load generator
+ * and the Node bundles, starting a server as its own pinned process, and running the generator.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BENCH = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(BENCH, "..");
+export const BUILD = join(BENCH, ".build");
+export const LOADGEN = join(BUILD, "loadgen");
+const BIN = join(ROOT, "node_modules", ".bin");
+
+declare const Bun: any;
+
+/** Run a command to completion; throws with its output when it fails. */
+export async function sh(cmd: string[], opts: { cwd?: string } = {}): Promise<string> {
+  const p = Bun.spawn(cmd, { cwd: opts.cwd ?? ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}\n${out}${err}`);
+  return out;
+}
+
+const newer = (out: string, src: string) => existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs;
+
+/** Build the C load generator with the machine's `cc` (skipped when up to date). */
+export async function buildLoadgen(): Promise<string> {
+  mkdirSync(BUILD, { recursive: true });
+  const src = join(BENCH, "loadgen.c");
+  if (!newer(LOADGEN, src)) await sh(["cc", "-O2", "-Wall", "-o", LOADGEN, src]);
+  return LOADGEN;
+}
+
+/** Bundle the Node targets with esbuild (Node 20 cannot run TypeScript). */
+export async function buildNode(): Promise<void> {
+  mkdirSync(BUILD, { recursive: true });
+  const jobs: Array<[string, string[]]> = [
+    // wirehub itself is bundled from source; its optional peers stay external
+    ["wirehub", ["--external:ws", "--external:@redis/client", "--external:@nats-io/*"]],
+    ["raw-node", ["--packages=external"]],
+    ["crossws-node", ["--packages=external"]],
+    ["socketio-node", ["--packages=external"]],
+  ];
+  await Promise.all(jobs.map(([name, ext]) =>
+    sh([join(BIN, "esbuild"), join(BENCH, "servers", name + ".ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20",
+      ...ext, "--log-level=warning", `--outfile=${join(BUILD, name + "-node.mjs")}`])));
+}
+
+/** Whether `taskset` (util-linux) is here to pin processes to cores. */
+export const hasTaskset = existsSync("/usr/bin/taskset") || existsSync("/bin/taskset");
+const pin = (core: number | undefined): string[] => (core !== undefined && hasTaskset ? ["taskset", "-c", String(core)] : []);
+
+/** The runtimes' commands. Bun and Deno come from node_modules; Node is the one on PATH. */
+export const runtime = {
+  bun: [join(BIN, "bun")],
+  deno: [join(BIN, "deno"), "run", "-A", "--v8-flags=--expose-gc"],
+  node: ["node", "--expose-gc"],
+};
+
+/** How to start each server process. */
+export const SERVERS: Record<string, { cmd: string[]; path?: string; query?: string }> = {
+  "wirehub-bun": { cmd: [...runtime.bun, join(BENCH, "servers/wirehub.ts")] },
+  "wirehub-deno": { cmd: [...runtime.deno, join(BENCH, "servers/wirehub.ts")] },
+  "wirehub-node": { cmd: [...runtime.node, join(BUILD, "wirehub-node.mjs")] },
+  "raw-bun": { cmd: [...runtime.bun, join(BENCH, "servers/raw-bun.ts")] },
+  "raw-deno": { cmd: [...runtime.deno, join(BENCH, "servers/raw-deno.ts")] },
+  "raw-node": { cmd: [...runtime.node, join(BUILD, "raw-node-node.mjs")] },
+  "crossws-bun": { cmd: [...runtime.bun, join(BENCH, "servers/crossws-bun.ts")] },
+  "crossws-node": { cmd: [...runtime.node, join(BUILD, "crossws-node-node.mjs")] },
+  "socketio-node": { cmd: [...runtime.node, join(BUILD, "socketio-node-node.mjs")], path: "/socket.io/", query: "?EIO=4&transport=websocket" },
+};
+
+export interface Running {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Start a process pinned to `core`, and wait for it to print `listening <port>`. */
+export async function startServer(cmd: string[], opts: { core?: number; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Running> {
+  const p = Bun.spawn([...pin(opts.core), ...cmd], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: "0", ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let log = "";
+  const errDrain = (async () => {
+    for await (const chunk of p.stderr) log = (log + new TextDecoder().decode(chunk)).slice(-4000);
+  })();
+  const reader = p.stdout.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let port = 0;
+  while (!port) {
+    const r = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => "timeout" as const)]);
+    if (r === "timeout" || r.done) {
+      p.kill(9);
+      throw new Error(`server ${cmd.join(" ")} did not start: ${r === "timeout" ? "timeout" : "exited"}\n${log}`);
+    }
+    buf += dec.decode(r.value);
+    const m = /listening (\d+)/.exec(buf);
+    if (m) port = Number(m[1]);
+  }
+  // keep draining stdout so the server never blocks on a full pipe
+  (async () => {
+    try {
+      for (;;) if ((await reader.read()).done) break;
+    } catch {}
+  })();
+  void errDrain;
+  return {
+    pid: p.pid,
+    port,
+    async stop() {
+      p.kill(9);
+      await p.exited;
+    },
+  };
+}
+
+/** Run the generator to completion and return its last JSON line. */
+export async function loadgen(args: string[], opts: { core?: number; timeoutMs?: number } = {}): Promise<any> {
+  const p = Bun.spawn([...pin(opts.core), LOADGEN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const timer = setTimeout(() => p.kill(9), opts.timeoutMs ?? 300_000);
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  const lines = out.trim().split("\n").filter((l) => l.startsWith("{"));
+  if (!lines.length) throw new Error(`loadgen printed no result (exit ${p.exitCode})\n${err.slice(-2000)}`);
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+/** Start the generator holding idle sessions: resolves once they are open, with a function that ends it. */
+export async function loadgenIdle(args: string[], opts: { core?: number; timeoutMs?: number } = {}): Promise<{ ready: any; finish(): Promise<any> }> {
+  const p = Bun.spawn([...pin(opts.core), LOADGEN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "pipe" });
+  const timer = setTimeout(() => p.kill(9), opts.timeoutMs ?? 300_000);
+  const errText = new Response(p.stderr).text();
+  const reader = p.stdout.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  const nextLine = async (): Promise<string | undefined> => {
+    for (;;) {
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return line;
+      }
+      const r = await reader.read();
+      if (r.done) return undefined;
+      buf += dec.decode(r.value);
+    }
+  };
+  const first = await nextLine();
+  if (!first) throw new Error(`loadgen ended early\n${(await errText).slice(-2000)}`);
+  return {
+    ready: JSON.parse(first),
+    async finish() {
+      p.stdin.write("done\n");
+      p.stdin.end();
+      const line = await nextLine();
+      await p.exited;
+      clearTimeout(timer);
+      return line ? JSON.parse(line) : undefined;
+    },
+  };
+}
+
+/** Resident set size of a process, in bytes. */
+export function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Ask a bench server to collect garbage (every target answers GET /gc). */
+export async function gc(port: number): Promise<void> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/gc`, { signal: AbortSignal.timeout(5000) });
+  } catch {}
+}
+
+/** Busy CPU seconds of the whole machine (user, nice, system, steal) from /proc/stat. */
+function machineBusy(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + (f[7] ?? 0)) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * Wait until the rest of the machine is quiet (under `maxCores` busy over half a second), at
+ * most `maxWaitMs`. Other work on this 2-core machine would land on the server's or the
+ * generator's core. Returns the busy cores seen last.
+ */
+export async function waitQuiet(maxCores = 0.25, maxWaitMs = 120_000): Promise<number> {
+  const until = Date.now() + maxWaitMs;
+  let warned = false;
+  for (;;) {
+    const a = machineBusy();
+    await Bun.sleep(500);
+    const busy = (machineBusy() - a) / 0.5;
+    if (busy <= maxCores || Date.now() > until) return busy;
+    if (!warned) console.log(`  (machine busy: ${busy.toFixed(2)} cores used by other processes; waiting for it to calm down)`);
+    warned = true;
+    await Bun.sleep(2000);
+  }
+}

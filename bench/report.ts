@@ -1,0 +1,268 @@
+/**
+ * Turn a bench results JSON into bench/RESULTS.md and one SVG chart per scenario.
+ * Run on its own to redo the report from a saved run: `bun bench/report.ts [results.json]`.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BENCH } from "./lib.ts";
+
+interface T { id: string; label: string; host: string; kind: string; proto: string }
+interface Stat { med: number; min: number; max: number; n: number }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const stat = (xs: number[]): Stat | undefined => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? { med: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length } : undefined;
+};
+
+const SCEN: Record<string, { title: string; metric: string; unit: string; higher: boolean; extra?: Array<[string, string, string]> }> = {
+  echo: { title: "Echo", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },
+  fanout: { title: "Fan-out", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
+  rpc: { title: "RPC", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },
+  memory: { title: "Memory", metric: "bytes_per_session", unit: "bytes per idle session", higher: false },
+  connections: { title: "Connections", metric: "held", unit: "concurrent idle sessions held", higher: true },
+  cross: { title: "Cross-instance fan-out (wirehub envelope · Bun)", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
+};
+
+const RAW_OF: Record<string, string> = { bun: "raw-bun", deno: "raw-deno", node: "raw-node" };
+const CROSSWS_OF: Record<string, string> = { bun: "crossws-bun", node: "crossws-node" };
+const SAT = 0.9;
+const DISTURBED = 0.2;
+
+function n(x: number, digits = 0): string {
+  if (!Number.isFinite(x)) return "–";
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString("en-US");
+  return x.toFixed(digits);
+}
+const r2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
+const range = (s: Stat | undefined, d = 0) => (s ? (s.n > 1 ? `${n(s.min, d)}–${n(s.max, d)}` : "(1 run)") : "–");
+
+/** Per-run ratio a/b over the runs where both exist. */
+function ratio(samples: Record<string, any[]>, a: string, b: string, metric: string): Stat | undefined {
+  const xs = samples[a] ?? [], ys = samples[b] ?? [];
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(xs.length, ys.length); i++) {
+    const x = xs[i]?.[metric], y = ys[i]?.[metric];
+    if (Number.isFinite(x) && Number.isFinite(y) && y !== 0) out.push(x / y);
+  }
+  return stat(out);
+}
+function diff(samples: Record<string, any[]>, a: string, b: string, metric: string): Stat | undefined {
+  const xs = samples[a] ?? [], ys = samples[b] ?? [];
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(xs.length, ys.length); i++) {
+    const x = xs[i]?.[metric], y = ys[i]?.[metric];
+    if (Number.isFinite(x) && Number.isFinite(y)) out.push(x - y);
+  }
+  return stat(out);
+}
+
+const COLORS: Record<string, string> = { wirehub: "#2563eb", raw: "#6b7280", peer: "#f59e0b", cross: "#10b981" };
+
+function svgChart(title: string, unit: string, rows: Array<{ label: string; s: Stat; kind: string }>): string {
+  const W = 760, rowH = 26, left = 200, right = 110, top = 44;
+  const H = top + rows.length * rowH + 30;
+  const max = Math.max(...rows.map((r) => r.s.max), 1);
+  const x = (v: number) => left + ((W - left - right) * v) / max;
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  let g = "";
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    g += `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(r.label)}</text>`;
+    g += `<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(r.s.med) - left).toFixed(1)}" height="${rowH - 10}" fill="${COLORS[r.kind] ?? "#999"}"/>`;
+    if (r.s.n > 1) {
+      g += `<line x1="${x(r.s.min).toFixed(1)}" x2="${x(r.s.max).toFixed(1)}" y1="${y + rowH / 2}" y2="${y + rowH / 2}" stroke="#111" stroke-width="1.5"/>`;
+      g += `<line x1="${x(r.s.min).toFixed(1)}" x2="${x(r.s.min).toFixed(1)}" y1="${y + 8}" y2="${y + rowH - 8}" stroke="#111"/>`;
+      g += `<line x1="${x(r.s.max).toFixed(1)}" x2="${x(r.s.max).toFixed(1)}" y1="${y + 8}" y2="${y + rowH - 8}" stroke="#111"/>`;
+    }
+    g += `<text x="${Math.max(x(r.s.med), x(r.s.max)) + 6}" y="${y + 16}">${esc(n(r.s.med))}</text>`;
+  });
+  const legend = [["wirehub", "wirehub"], ["raw", "raw host"], ["peer", "peer"]]
+    .map(([k, l], i) => `<rect x="${left + i * 110}" y="${H - 20}" width="10" height="10" fill="${COLORS[k!]}"/><text x="${left + i * 110 + 14}" y="${H - 11}">${l}</text>`).join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">` +
+    `<rect width="100%" height="100%" fill="#fff"/>` +
+    `<text x="${left}" y="18" font-size="14" font-weight="bold">${esc(title)}</text>` +
+    `<text x="${left}" y="34" fill="#555">${esc(unit)}, median of runs; whiskers: min–max</text>${g}${legend}</svg>\n`;
+}
+
+export function writeReport(result: any, opts: { write: boolean }): { summary: string; markdown: string } {
+  const targets: T[] = result.targets;
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  const S: Record<string, Record<string, any[]>> = result.samples;
+  const lines: string[] = [];
+  const goals: Array<[string, string, boolean | undefined]> = [];
+  const sat: string[] = [];
+  const disturbed: string[] = [];
+  const charts: string[] = [];
+
+  const cfg = result.config;
+  lines.push(`# wirehub benchmarks`, "");
+  lines.push(`Latest full run: **${result.started.slice(0, 16).replace("T", " ")} UTC** (${Math.round((Date.parse(result.finished) - Date.parse(result.started)) / 60000)} min), ` +
+    `${cfg.runs} runs per figure, targets interleaved (the order rotates each run). Made by \`npm run bench\`; the raw numbers are in ` +
+    `[results/latest.json](results/latest.json). How the bench works: [README.md](README.md).`, "");
+  lines.push(`- Machine: 2 cores (AMD EPYC), 24 GiB. ${result.pinned ? "Each server pinned to core 0 (`taskset`), the native load generator to core 1." : "**Not pinned** (no taskset)."}`);
+  lines.push(`- Runtimes: Bun ${result.versions.bun}, ${result.versions.deno}, Node ${result.versions.node}; generator built with ${result.versions.cc}.`);
+  lines.push(`- Settings: echo ${cfg.conns} connections × ${cfg.inflight} in flight, ${cfg.size}-byte messages, ${cfg.warmup} s warm-up + ${cfg.duration} s measured; ` +
+    `fan-out ${cfg.fanoutConns} connections in one group, ${cfg.broadcasts} broadcasts (at most ${cfg.window} unfinished); memory ${cfg.memorySessions} idle sessions; ` +
+    `connections up to ${cfg.maxConnections.toLocaleString("en-US")} from ${cfg.srcs} source addresses.`);
+  lines.push(`- Each figure: median (min–max) of the runs. Ratios are per run (a wirehub figure over the raw host's figure from the same run), then median (min–max).`);
+  lines.push(`- \`srv\` and \`gen\`: CPU time over wall time of the server process and of the generator during the measured window (1.00 = one core busy). ` +
+    `A generator at ≥ ${SAT} is marked ⚠: that figure may be the generator's limit, not the server's.`, "");
+
+  for (const [key, sc] of Object.entries(SCEN)) {
+    const sm = S[key];
+    if (!sm || !Object.keys(sm).length) continue;
+    lines.push(`## ${sc.title}`, "");
+    const ids = Object.keys(sm);
+    const hasUtil = key !== "memory" && key !== "connections";
+    const head = [key === "cross" ? "setup" : "target", `${sc.unit}`, "min–max", "× raw host (same run)", "× crossws"];
+    for (const e of sc.extra ?? []) head.push(e[1]);
+    if (hasUtil) head.push("srv", "gen");
+    if (key === "memory") head.push("− raw host (bytes)");
+    if (key === "connections") head.push("stopped by");
+    lines.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
+    const rows: Array<{ label: string; s: Stat; kind: string }> = [];
+    for (const id of ids) {
+      const t = byId.get(id);
+      const runs = sm[id]!.filter(Boolean);
+      const s = stat(runs.map((r) => r[sc.metric]));
+      if (!s) continue;
+      const label = t?.label ?? (id === "one-instance" ? "1 instance" : id === "redis" ? "2 instances + Redis" : id === "nats" ? "2 instances + NATS" : id);
+      rows.push({ label, s, kind: key === "cross" ? (id === "one-instance" ? "raw" : "wirehub") : t?.kind ?? "raw" });
+      let rr = "", rc = "";
+      if (t && t.kind !== "raw") {
+        const raw = RAW_OF[t.host];
+        if (raw && sm[raw] && t.kind === "wirehub") {
+          const q = ratio(sm, id, raw, sc.metric);
+          if (q) rr = `**${r2(q.med)}** (${r2(q.min)}–${r2(q.max)})`;
+        }
+        const cw = CROSSWS_OF[t.host];
+        if (t.kind === "wirehub" && cw && sm[cw]) {
+          const q = ratio(sm, id, cw, sc.metric);
+          if (q) rc = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`;
+        }
+        if (t.kind === "peer" && raw && sm[raw]) {
+          const q = ratio(sm, id, raw, sc.metric);
+          if (q) rr = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`;
+        }
+      }
+      if (key === "cross" && id !== "one-instance" && sm["one-instance"]) {
+        const q = ratio(sm, id, "one-instance", sc.metric);
+        if (q) rr = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)}) × 1 instance`;
+      }
+      const cells = [label, n(s.med), range(s), rr, rc];
+      for (const e of sc.extra ?? []) {
+        const es = stat(runs.map((r) => r[e[0]]));
+        cells.push(es ? n(es.med, 1) : "–");
+      }
+      if (hasUtil) {
+        const su = stat(runs.map((r) => r.server_util));
+        const gu = stat(runs.map((r) => r.gen_util));
+        const gsat = runs.some((r) => r.gen_util >= SAT);
+        cells.push(su ? r2(su.med) : "–", gu ? `${r2(gu.med)}${gsat ? " ⚠" : ""}` : "–");
+        if (gsat) sat.push(`${sc.title} · ${label}: generator at ${r2(gu!.max)} of a core in its busiest run`);
+        const busy = runs.filter((r) => r.other_util > DISTURBED);
+        if (busy.length) disturbed.push(`${sc.title} · ${label}: ${busy.length} of ${runs.length} runs (up to ${r2(Math.max(...busy.map((r) => r.other_util)))} cores used by other processes)`);
+      }
+      if (key === "memory" && t?.kind === "wirehub") {
+        const d = diff(sm, id, RAW_OF[t.host]!, sc.metric);
+        cells.push(d ? `${n(d.med)} (${n(d.min)}–${n(d.max)})` : "–");
+      } else if (key === "memory") cells.push("");
+      if (key === "connections") {
+        const reasons = [...new Set(runs.map((r) => (r.held >= cfg.maxConnections ? "cap reached" : r.fail_reason || "?")))];
+        cells.push(reasons.join("; "));
+      }
+      if (runs.some((r) => r.error || r.complete === false)) cells[0] += " (incomplete run)";
+      lines.push(`| ${cells.join(" | ")} |`);
+    }
+    lines.push("", `![${sc.title}](charts/${key}.svg)`, "");
+    charts.push(key);
+    if (opts.write) {
+      mkdirSync(join(BENCH, "charts"), { recursive: true });
+      writeFileSync(join(BENCH, "charts", key + ".svg"), svgChart(sc.title, sc.unit, rows));
+    }
+  }
+
+  // ---------- goals ----------
+  const R = (scenario: string, a: string, b: string, metric: string) => (S[scenario] ? ratio(S[scenario]!, a, b, metric) : undefined);
+  const ge = (s: Stat | undefined, want: number): [string, boolean | undefined] => (s ? [`${r2(s.med)} (${r2(s.min)}–${r2(s.max)})`, s.med >= want] : ["not measured", undefined]);
+  for (const host of ["bun", "deno", "node"]) {
+    const H = host[0]!.toUpperCase() + host.slice(1);
+    for (const [sc, name] of [["echo", "echo"], ["fanout", "fan-out"]] as const) {
+      const [v1, ok1] = ge(R(sc, `wirehub-raw-${host}`, RAW_OF[host]!, "rate"), 0.95);
+      goals.push([`${H}: raw mode ÷ raw host, ${name} ≥ 0.95`, v1, ok1]);
+      const want = sc === "echo" ? 0.8 : 0.95;
+      const [v2, ok2] = ge(R(sc, `wirehub-env-${host}`, RAW_OF[host]!, "rate"), want);
+      goals.push([`${H}: envelope ÷ raw host, ${name} ≥ ${want.toFixed(2)}`, v2, ok2]);
+    }
+  }
+  for (const host of ["bun", "node"]) {
+    const H = host[0]!.toUpperCase() + host.slice(1);
+    for (const [sc, name] of [["echo", "echo"], ["fanout", "fan-out"]] as const) {
+      for (const mode of ["raw", "env"]) {
+        const [v, ok] = ge(R(sc, `wirehub-${mode}-${host}`, CROSSWS_OF[host]!, "rate"), 1.0);
+        goals.push([`${H}: wirehub ${mode === "raw" ? "raw" : "envelope"} ÷ crossws, ${name} ≥ 1.0`, v, ok]);
+      }
+    }
+  }
+  for (const host of ["bun", "deno", "node"]) {
+    const H = host[0]!.toUpperCase() + host.slice(1);
+    for (const mode of ["raw", "env"]) {
+      const d = S.memory ? diff(S.memory, `wirehub-${mode}-${host}`, RAW_OF[host]!, "bytes_per_session") : undefined;
+      const w = S.memory ? stat((S.memory[`wirehub-${mode}-${host}`] ?? []).filter(Boolean).map((r) => r.bytes_per_session)) : undefined;
+      goals.push([`${H}: memory per idle ${mode === "raw" ? "raw" : "envelope"} session ≤ raw host + 1 KiB`,
+        d && w ? `${n(w.med)} B, raw host + ${n(d.med)} B` : "not measured", d ? d.med <= 1024 : undefined]);
+    }
+  }
+  {
+    const [v, ok] = ge(R("rpc", "wirehub-env-node", "socketio-node", "rate"), 1.5);
+    goals.push(["Node: wirehub RPC ÷ Socket.IO acks ≥ 1.5", v, ok]);
+  }
+  for (const mode of ["raw", "env"]) {
+    const s = S.connections ? stat((S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean).map((r) => r.held)) : undefined;
+    const runs = S.connections ? (S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean) : [];
+    // Stopped by the generator's own descriptor limit: the server was never pushed to failure.
+    const genLimit = runs.length > 0 && runs.every((r) => r.held >= cfg.maxConnections || /socket: Too many open files/.test(r.fail_reason ?? ""));
+    goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions`,
+      s ? `${n(s.med)} held (${range(s)})${genLimit && s.med < 100_000 ? "; the generator ran out of file descriptors first (hard limit of this machine), so not tested" : ""}` : "not measured",
+      s ? (s.med >= 100_000 ? true : genLimit ? undefined : false) : undefined]);
+  }
+  lines.push("## Goals (same-run ratios)", "", "| goal | measured: median (min–max) | |", "|---|---|---|");
+  for (const [g, v, ok] of goals) lines.push(`| ${g} | ${v} | ${ok === undefined ? "–" : ok ? "met" : "**missed**"} |`);
+  lines.push("");
+  lines.push("## Generator saturation", "");
+  if (sat.length) {
+    lines.push(`In these figures the generator used ≥ ${SAT} of its core in at least one run, so the server may be faster than shown:`, "");
+    for (const s of sat) lines.push(`- ${s}`);
+  } else lines.push(`The generator stayed below ${SAT} of its core in every measured window: every figure is the server's limit.`);
+  lines.push("");
+  lines.push("## Other load on the machine", "");
+  if (disturbed.length) {
+    lines.push(`Each measurement waits for the machine to be quiet first, but other processes still used more than ${DISTURBED} of a core during these windows (their figures may be low):`, "");
+    for (const s of disturbed) lines.push(`- ${s}`);
+  } else lines.push(`No measured window saw other processes use more than ${DISTURBED} of a core.`);
+  lines.push("");
+  const notes = join(BENCH, "notes.md");
+  if (existsSync(notes)) lines.push(readFileSync(notes, "utf8").trim(), "");
+
+  const markdown = lines.join("\n");
+  if (opts.write) writeFileSync(join(BENCH, "RESULTS.md"), markdown);
+
+  // console summary: the goals and the saturation notes
+  const summary = [
+    ...goals.map(([g, v, ok]) => `${ok === undefined ? "  -   " : ok ? "  met " : "MISSED"}  ${g}: ${v}`),
+    ...(sat.length ? ["", "generator saturated (≥ 0.9 of a core) in:", ...sat.map((s) => "  " + s)] : ["", "generator below 0.9 of a core in every window"]),
+    ...(disturbed.length ? ["", "other processes were busy during:", ...disturbed.map((s) => "  " + s)] : []),
+  ].join("\n");
+  return { summary, markdown };
+}
+
+if (import.meta.main) {
+  const file = process.argv[2] ?? join(BENCH, "results", "latest.json");
+  const r = writeReport(JSON.parse(readFileSync(file, "utf8")), { write: !process.argv.includes("--no-write") });
+  console.log(r.summary);
+}

@@ -1,0 +1,308 @@
+/**
+ * wirehub benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under 2 minutes).
+ *
+ * Each server runs as its own process pinned to core 0; the native load generator
+ * (bench/loadgen.c, built here with `cc`) runs pinned to core 1. Targets are interleaved within
+ * each run, every figure is the median of the runs with min–max, and each wirehub figure is
+ * also given as a ratio to the raw host measured in the same run.
+ *
+ * Options (defaults in brackets; --quick lowers them):
+ *   --runs N [3]            --only echo,fanout,rpc,memory,connections,cross
+ *   --targets a,b           only targets whose id contains one of these
+ *   --connections-targets a,b   the same, for the connection scenario only
+ *   --conns 64 --inflight 16 --size 64 --duration 5 --warmup 1        (echo, rpc)
+ *   --fanout-conns 2000 --broadcasts 200 --window 200                 (fan-out, cross-instance)
+ *   --memory-sessions 5000  --max-connections 100000 --srcs 8
+ *   --out FILE              results JSON [bench/results/latest.json; quick: bench/results/quick.json]
+ *   --no-report             do not rewrite bench/RESULTS.md and bench/charts/
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, rss, SERVERS, startServer, waitQuiet, type Running } from "./lib.ts";
+import { writeReport } from "./report.ts";
+
+declare const Bun: any;
+
+// ---------- options ----------
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes("--" + name);
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf("--" + name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
+};
+const quick = flag("quick");
+const num = (name: string, full: number, q: number) => Number(opt(name, String(quick ? q : full)));
+const cfg = {
+  quick,
+  runs: num("runs", 3, 1),
+  conns: num("conns", 64, 64),
+  inflight: num("inflight", 16, 16),
+  size: num("size", 64, 64),
+  duration: num("duration", 5, 1),
+  warmup: num("warmup", 1, 0.3),
+  fanoutConns: num("fanout-conns", 2000, 500),
+  broadcasts: num("broadcasts", 200, 50),
+  window: num("window", 200, 50),
+  memorySessions: num("memory-sessions", 5000, 1000),
+  maxConnections: num("max-connections", 100_000, 3_000),
+  srcs: num("srcs", 8, 8),
+};
+const only = new Set(opt("only", quick ? "echo,fanout,rpc,memory,connections,cross" : "echo,fanout,rpc,memory,connections,cross").split(","));
+const targetFilter = opt("targets", "").split(",").filter(Boolean);
+// How long to wait for other processes to calm down before each server (a quick run must stay short).
+const quietWait = quick ? 3_000 : 120_000;
+const out = opt("out", join(BENCH, "results", quick ? "quick.json" : "latest.json"));
+
+// ---------- targets ----------
+export interface Target {
+  id: string;
+  label: string;
+  host: "bun" | "deno" | "node";
+  server: string;
+  proto: "raw" | "env" | "sio";
+  kind: "wirehub" | "raw" | "peer";
+}
+const TARGETS: Target[] = [
+  { id: "wirehub-raw-bun", label: "wirehub raw · Bun", host: "bun", server: "wirehub-bun", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-bun", label: "wirehub envelope · Bun", host: "bun", server: "wirehub-bun", proto: "env", kind: "wirehub" },
+  { id: "raw-bun", label: "Bun.serve + topics", host: "bun", server: "raw-bun", proto: "raw", kind: "raw" },
+  { id: "crossws-bun", label: "crossws · Bun", host: "bun", server: "crossws-bun", proto: "raw", kind: "peer" },
+  { id: "wirehub-raw-deno", label: "wirehub raw · Deno", host: "deno", server: "wirehub-deno", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-deno", label: "wirehub envelope · Deno", host: "deno", server: "wirehub-deno", proto: "env", kind: "wirehub" },
+  { id: "raw-deno", label: "Deno.serve", host: "deno", server: "raw-deno", proto: "raw", kind: "raw" },
+  { id: "wirehub-raw-node", label: "wirehub raw · Node", host: "node", server: "wirehub-node", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-node", label: "wirehub envelope · Node", host: "node", server: "wirehub-node", proto: "env", kind: "wirehub" },
+  { id: "raw-node", label: "Node ws", host: "node", server: "raw-node", proto: "raw", kind: "raw" },
+  { id: "crossws-node", label: "crossws · Node", host: "node", server: "crossws-node", proto: "raw", kind: "peer" },
+  { id: "socketio-node", label: "Socket.IO · Node", host: "node", server: "socketio-node", proto: "sio", kind: "peer" },
+];
+const targets = TARGETS.filter((t) => !targetFilter.length || targetFilter.some((f) => t.id.includes(f)));
+// The connection scenario is the slow one (Node opens ~1 700 sessions/s): it can be limited to some targets.
+const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
+const connTargets = targets.filter((t) => !connFilter.length || connFilter.some((f) => t.id.includes(f)));
+const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node"]);
+
+// ---------- results ----------
+/** samples[scenario][target] = one result object per run (index = run number) */
+const samples: Record<string, Record<string, any[]>> = {};
+const record = (scenario: string, target: string, run: number, r: any) => {
+  ((samples[scenario] ??= {})[target] ??= [])[run] = r;
+};
+
+const log = (...a: unknown[]) => console.log(...a);
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
+
+function protoArgs(t: Target): string[] {
+  const s = SERVERS[t.server]!;
+  return ["--proto", t.proto, ...(s.path ? ["--path", s.path] : []), ...(s.query ? ["--query", s.query] : [])];
+}
+
+async function withServer<T>(name: string, fn: (s: Running) => Promise<T>, env?: Record<string, string>): Promise<T> {
+  await waitQuiet(0.25, quietWait);
+  const s = await startServer(SERVERS[name]!.cmd, { core: 0, env });
+  try {
+    return await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+/** Rotate the order each run, so no target always goes first or last. */
+const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
+
+async function echoLike(t: Target, s: Running, scenario: "echo" | "rpc"): Promise<any> {
+  return loadgen([
+    "--port", String(s.port), ...protoArgs(t), "--scenario", scenario, "--conns", String(cfg.conns), "--inflight", String(cfg.inflight),
+    "--size", String(cfg.size), "--duration", String(cfg.duration), "--warmup", String(cfg.warmup), "--server-pid", String(s.pid),
+  ], { core: 1 });
+}
+
+async function fanout(t: Target, ports: number[], serverPid: number): Promise<any> {
+  return loadgen([
+    "--port", ports.join(","), ...protoArgs(t), "--scenario", "fanout", "--conns", String(cfg.fanoutConns), "--broadcasts", String(cfg.broadcasts),
+    "--window", String(cfg.window), "--size", String(cfg.size), "--server-pid", String(serverPid), "--srcs", "4", "--pending", "500", "--timeout", "120",
+  ], { core: 1 });
+}
+
+async function memory(t: Target): Promise<any> {
+  return withServer(t.server, async (s) => {
+    const settle = quick ? 0.4 : 1; // a quick run waits less around the RSS readings
+    await Bun.sleep(300 * settle);
+    await gc(s.port);
+    await Bun.sleep(300 * settle);
+    const before = rss(s.pid);
+    const idle = await loadgenIdle(["--port", String(s.port), ...protoArgs(t), "--scenario", "idle", "--conns", String(cfg.memorySessions),
+      "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"], { core: 1 });
+    await Bun.sleep(1000 * settle);
+    await gc(s.port);
+    await Bun.sleep(500 * settle);
+    const after = rss(s.pid);
+    const end = await idle.finish();
+    const n = idle.ready.ready as number;
+    return { sessions: n, held: end?.held, rss_before: before, rss_after: after, bytes_per_session: (after - before) / Math.max(1, n) };
+  });
+}
+
+async function connections(t: Target): Promise<any> {
+  return withServer(t.server, async (s) => {
+    const r = await loadgen(["--port", String(s.port), ...protoArgs(t), "--scenario", "ramp", "--conns", String(cfg.maxConnections),
+      "--srcs", String(cfg.srcs), "--pending", "1000", "--hold", quick ? "0.5" : "3", "--timeout", "180", "--server-pid", String(s.pid)], { core: 1, timeoutMs: 400_000 });
+    return r;
+  });
+}
+
+// ---------- brokers for the cross-instance scenario ----------
+async function freePort(): Promise<number> {
+  const srv = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const p = srv.port;
+  srv.stop(true);
+  return p;
+}
+
+async function startBroker(kind: "redis" | "nats"): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = join(BENCH, ".build", kind + "-" + port);
+  mkdirSync(dir, { recursive: true });
+  const cmd = kind === "redis"
+    ? ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir]
+    : [existsNats(), "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
+  const p = Bun.spawn([...(hasTaskset ? ["taskset", "-c", "0"] : []), ...cmd], { stdout: "ignore", stderr: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    try {
+      const c = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      c.end();
+      break;
+    } catch {
+      await Bun.sleep(100);
+    }
+  }
+  return {
+    url: kind === "redis" ? `redis://127.0.0.1:${port}` : `127.0.0.1:${port}`,
+    async stop() {
+      p.kill(9);
+      await p.exited;
+    },
+  };
+}
+function existsNats(): string {
+  return Bun.which("nats-server") ?? "/usr/sbin/nats-server";
+}
+
+// ---------- main ----------
+async function main() {
+  const started = new Date();
+  log(`wirehub bench ${quick ? "(quick) " : ""}— ${started.toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
+    (hasTaskset ? "servers pinned to core 0, generator to core 1" : "taskset missing: processes NOT pinned"));
+  log(`settings: ${JSON.stringify(cfg)}`);
+  log("building the load generator (cc) and the Node bundles (esbuild)…");
+  await buildLoadgen();
+  await buildNode();
+
+  const versions = {
+    bun: (await Bun.$`${SERVERS["raw-bun"]!.cmd[0]} --version`.quiet().text()).trim(),
+    deno: (await Bun.$`${SERVERS["raw-deno"]!.cmd[0]} --version`.quiet().text()).split("\n")[0]!.trim(),
+    node: (await Bun.$`node --version`.quiet().text()).trim(),
+    cc: (await Bun.$`cc --version`.quiet().text()).split("\n")[0]!.trim(),
+  };
+  log(`runtimes: ${JSON.stringify(versions)}`);
+
+  const phase = async (name: string, fn: () => Promise<void>) => {
+    if (!only.has(name)) return;
+    const t0 = Date.now();
+    await fn();
+    log(`[${name}] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+
+  // echo + rpc + fan-out share one server process per (run, target)
+  if (only.has("echo") || only.has("fanout") || only.has("rpc")) {
+    const t0 = Date.now();
+    for (let run = 0; run < cfg.runs; run++) {
+      for (const t of rotate(targets, run)) {
+        await withServer(t.server, async (s) => {
+          if (only.has("echo")) {
+            const r = await echoLike(t, s, "echo");
+            record("echo", t.id, run, r);
+            log(`run ${run + 1} echo    ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} rt/s  p50 ${fmt(r.p50_us ?? 0)} µs  p99 ${fmt(r.p99_us ?? 0)} µs  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}${r.error ? "  " + r.error : ""}`);
+          }
+          if (only.has("rpc") && RPC_TARGETS.has(t.id)) {
+            const r = await echoLike(t, s, "rpc");
+            record("rpc", t.id, run, r);
+            log(`run ${run + 1} rpc     ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} rt/s  p99 ${fmt(r.p99_us ?? 0)} µs  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}`);
+          }
+          if (only.has("fanout")) {
+            const r = await fanout(t, [s.port], s.pid);
+            record("fanout", t.id, run, r);
+            log(`run ${run + 1} fan-out ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} deliveries/s  full delivery ${fmt(r.full_delivery_ms ?? 0)} ms  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}${r.complete === false ? "  INCOMPLETE" : ""}${r.error ? "  " + r.error : ""}`);
+          }
+        });
+      }
+    }
+    log(`[echo/rpc/fan-out] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  await phase("memory", async () => {
+    for (let run = 0; run < cfg.runs; run++) {
+      for (const t of rotate(targets, run)) {
+        const r = await memory(t);
+        record("memory", t.id, run, r);
+        log(`run ${run + 1} memory  ${t.label.padEnd(26)} ${fmt(r.bytes_per_session).padStart(10)} bytes/session (${r.sessions} sessions, RSS ${(r.rss_before / 2 ** 20).toFixed(0)} → ${(r.rss_after / 2 ** 20).toFixed(0)} MiB)`);
+      }
+    }
+  });
+
+  await phase("connections", async () => {
+    for (let run = 0; run < cfg.runs; run++) {
+      for (const t of rotate(connTargets, run)) {
+        const r = await connections(t);
+        record("connections", t.id, run, r);
+        log(`run ${run + 1} conns   ${t.label.padEnd(26)} ${fmt(r.held).padStart(10)} held (opened ${r.opened} in ${r.open_s?.toFixed(1)} s, server RSS ${((r.server_rss_kb ?? 0) / 1024).toFixed(0)} MiB)${r.fail_reason ? "  stopped: " + r.fail_reason : ""}`);
+      }
+    }
+  });
+
+  await phase("cross", async () => {
+    const envBun = TARGETS.find((t) => t.id === "wirehub-env-bun")!;
+    const redis = await startBroker("redis");
+    const nats = await startBroker("nats");
+    try {
+      const variants: Array<{ id: string; broker?: "redis" | "nats"; url?: string }> = [
+        { id: "one-instance" },
+        { id: "redis", broker: "redis", url: redis.url },
+        { id: "nats", broker: "nats", url: nats.url },
+      ];
+      for (let run = 0; run < cfg.runs; run++) {
+        for (const v of rotate(variants, run)) {
+          const env = v.broker ? { BROKER: v.broker, BROKER_URL: v.url! } : undefined;
+          await waitQuiet(0.25, quietWait);
+          const a = await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env });
+          const b = v.broker ? await startServer(SERVERS["wirehub-bun"]!.cmd, { core: 0, env }) : undefined;
+          try {
+            await Bun.sleep(300); // brokers: let both instances subscribe
+            const r = await fanout(envBun, b ? [a.port, b.port] : [a.port], a.pid);
+            record("cross", v.id, run, r);
+            log(`run ${run + 1} cross   ${v.id.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} deliveries/s  full delivery ${fmt(r.full_delivery_ms ?? 0)} ms${r.complete === false ? "  INCOMPLETE" : ""}${r.error ? "  " + r.error : ""}`);
+          } finally {
+            await a.stop();
+            await b?.stop();
+          }
+        }
+      }
+    } finally {
+      await redis.stop();
+      await nats.stop();
+    }
+  });
+
+  const finished = new Date();
+  const result = { started: started.toISOString(), finished: finished.toISOString(), config: cfg, versions, pinned: hasTaskset, targets: TARGETS, samples };
+  mkdirSync(join(BENCH, "results"), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 1));
+  log(`\nresults: ${out} (${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s in all)`);
+  const md = writeReport(result, { write: !quick && !flag("no-report") });
+  log("\n" + md.summary);
+}
+
+await main();
+process.exit(0); // timers of finished waits (a server start's deadline) must not hold the process open

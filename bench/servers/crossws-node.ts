@@ -1,0 +1,32 @@
+/**
+ * Bench target: crossws on Node (its Node adapter, on node:http). The same work as the wirehub
+ * target: per-peer data, two groups, echo, "B…" published to "bench".
+ */
+import { createServer } from "node:http";
+import crossws from "crossws/adapters/node";
+
+let n = 0;
+const ws = crossws({
+  idleTimeout: 0,
+  hooks: {
+    open(peer) {
+      const i = n++;
+      (peer.context as Record<string, unknown>).user = "u" + i;
+      peer.subscribe("bench");
+      peer.subscribe("g" + (i % 100));
+    },
+    message(peer, message) {
+      const t = message.text();
+      if (t.charCodeAt(0) === 66) peer.publish("bench", t);
+      else peer.send(t);
+    },
+  },
+} as Parameters<typeof crossws>[0]);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const http = createServer((req, res) => {
+  if (req.url === "/gc") gc?.();
+  res.writeHead(req.url === "/gc" ? 200 : 426).end(req.url === "/gc" ? "ok" : "expected a WebSocket upgrade");
+});
+http.on("upgrade", (req, socket, head) => ws.handleUpgrade(req, socket, head));
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

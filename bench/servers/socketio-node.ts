@@ -1,0 +1,27 @@
+/**
+ * Bench target: Socket.IO on Node, WebSocket transport only (the generator speaks Engine.IO v4 /
+ * Socket.IO v4 over WebSocket). The same work: per-socket data, two rooms, "echo" echoed,
+ * "bcast" to the "bench" room (sender excluded), "rpc" answered through its ack.
+ */
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const http = createServer((req, res) => {
+  if (req.url === "/gc") {
+    gc?.();
+    res.writeHead(200).end("ok");
+  }
+});
+const io = new Server(http, { transports: ["websocket"], serveClient: false, perMessageDeflate: false, httpCompression: false });
+let n = 0;
+io.on("connection", (socket) => {
+  const i = n++;
+  socket.data.user = "u" + i;
+  socket.join("bench");
+  socket.join("g" + (i % 100));
+  socket.on("echo", (d: unknown) => socket.emit("echo", d));
+  socket.on("bcast", (d: unknown) => socket.to("bench").emit("b", d));
+  socket.on("rpc", (d: unknown, ack: (r: unknown) => void) => ack(d));
+});
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

@@ -1,0 +1,64 @@
+/**
+ * Bench target: wirehub on whichever runtime runs this file (Bun, Deno, or Node via an esbuild
+ * bundle). One URL serves both modes: the load generator picks raw (no subprotocol) or
+ * envelope (`wirehub.v1`). Every session is authenticated at upgrade and put in two groups,
+ * "bench" and one of 100 others, as the memory scenario asks.
+ *
+ * raw:      a text frame starting with "B" is broadcast to "bench" (sender excluded); any other
+ *           frame is echoed.
+ * envelope: event "echo" is echoed, event "bcast" is broadcast to "bench", request "echo"
+ *           answers its input.
+ *
+ * Env: PORT (default 0), BROKER ("redis" | "nats" | unset), BROKER_URL.
+ * GET /gc runs a full garbage collection where the runtime exposes one (the memory scenario
+ * calls it before reading RSS, for every target alike).
+ */
+import { createHub, type Broker } from "wirehub";
+
+const { serve } = "Bun" in globalThis
+  ? await import("wirehub/bun")
+  : "Deno" in globalThis
+    ? await import("wirehub/deno")
+    : await import("wirehub/node");
+
+let broker: Broker | undefined;
+if (process.env.BROKER === "redis") broker = (await import("wirehub/redis")).createBroker({ url: process.env.BROKER_URL });
+else if (process.env.BROKER === "nats") broker = (await import("wirehub/nats")).createBroker({ servers: process.env.BROKER_URL });
+
+let n = 0;
+const hub = createHub<{ user: string }>({
+  // The bench sends far above the default per-session rate limit (1 000 messages/s) and
+  // opens more than the default 100 000 sessions: both limits are off or raised here.
+  rateLimit: false,
+  maxSessions: 1_000_000,
+  broker,
+  upgrade: () => {
+    const i = n++;
+    return { data: { user: "u" + i }, auth: { groups: ["bench", "g" + (i % 100)] } };
+  },
+  message(session, msg) {
+    const d = msg.data;
+    if (typeof d === "string" && d.charCodeAt(0) === 66 /* B */) session.broadcast("b", d, { group: "bench" });
+    else session.send(d);
+  },
+});
+hub.on("echo", (d, s) => s.emit("echo", d));
+hub.on("bcast", (d, s) => s.broadcast("b", d, { group: "bench" }));
+hub.handle("echo", (d) => d);
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const server = await serve(hub, {
+  port: Number(process.env.PORT ?? 0),
+  hostname: "127.0.0.1",
+  fetch(req) {
+    if (new URL(req.url).pathname === "/gc") {
+      if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
+      else gc?.();
+      return new Response("ok");
+    }
+    return new Response("wirehub bench", { status: 426 });
+  },
+});
+console.log(`listening ${server.port}`);
+// Exit cleanly on SIGINT so `node --cpu-prof` (and Bun's profiler) can write the profile.
+process.on("SIGINT", () => process.exit(0));

@@ -1,0 +1,35 @@
+/**
+ * The bench tooling works: the native load generator builds with the machine's `cc` and runs
+ * one tiny echo scenario against wirehub on Bun (raw and envelope). No timing is asserted:
+ * benchmarks live in bench/ and are not part of the test suite.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { buildLoadgen, loadgen, SERVERS, startServer, type Running } from "../bench/lib.ts";
+
+let server: Running;
+beforeAll(async () => {
+  await buildLoadgen();
+  server = await startServer(SERVERS["wirehub-bun"]!.cmd);
+}, 20_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+for (const proto of ["raw", "env"]) {
+  test(`loadgen echo against wirehub on Bun (${proto})`, async () => {
+    const r = await loadgen(["--port", String(server.port), "--proto", proto, "--scenario", "echo", "--conns", "4", "--inflight", "2",
+      "--duration", "0.3", "--warmup", "0.1", "--server-pid", String(server.pid)], { timeoutMs: 8_000 });
+    expect(r.scenario).toBe("echo");
+    expect(r.closed_by_peer).toBe(0);
+    expect(r.completed).toBeGreaterThan(0);
+    expect(r.server_cpu_s).toBeGreaterThanOrEqual(0); // read from /proc for the server's pid
+    expect(r.gen_cpu_s).toBeGreaterThanOrEqual(0);
+  }, 10_000);
+}
+
+test("loadgen fan-out reaches every member of the group", async () => {
+  const r = await loadgen(["--port", String(server.port), "--proto", "env", "--scenario", "fanout", "--conns", "20", "--broadcasts", "5",
+    "--warm-broadcasts", "1", "--timeout", "5"], { timeoutMs: 8_000 });
+  expect(r.complete).toBe(true);
+  expect(r.deliveries).toBe(19 * 5);
+}, 10_000);
