@@ -49,40 +49,56 @@ export async function validate(schema: StandardSchemaV1 | undefined, input: unkn
   return r.value;
 }
 
-/** Run a validated handler; sync results stay sync so a fast handler answers in the same tick. */
-function run<D>(_hub: Hub<D, any>, s: Session<D>, entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }, input: unknown): Promise<unknown> | unknown {
-  if (!entry.opts.schema) return entry.fn(input, s);
-  return validate(entry.opts.schema, input).then((v) => entry.fn(v, s));
+/** The function a registered handler runs as: the handler itself, or, with a schema, validation first. */
+function callable<D>(entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }): (input: unknown, s: Session<D>) => unknown {
+  const schema = entry.opts.schema;
+  return schema ? (input, s) => validate(schema, input).then((v) => entry.fn(v, s)) : entry.fn;
 }
 
-function answer<D>(_hub: Hub<D, any>, s: Session<D>, id: FrameId, value: unknown): void {
+function answer<D>(s: Session<D>, id: FrameId, value: unknown): void {
   s.sendRaw(encodeFrame("res", { id }, value));
 }
 
-function answerError<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, error: unknown, extra?: Record<string, unknown>): void {
+function answerError<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, error: unknown, event?: string): void {
   if (!(error instanceof WirehubError)) hub.report(error, s);
   const w = toWireError(error);
-  s.sendRaw(encodeFrame("err", { id, c: w.code, m: w.message, d: w.data, ...extra }));
+  s.sendRaw(encodeFrame("err", { id, c: w.code, m: w.message, d: w.data, e: event }));
 }
 
-/** Answer `id` with the outcome of `work`, whether it is sync, async, or throws. */
-function settle<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, work: () => unknown, extra?: Record<string, unknown>, done?: () => void): void {
+const releaseRequest = (s: Session<any>): void => void s.inflight--;
+const releaseJoin = (s: Session<any>): void => void s.joining--;
+
+/**
+ * Answer `id` (or, for an event, report failures tagged with `event`) with the outcome of
+ * `fn(arg, s)`, whether it is sync, async, or throws. A sync result is answered in this tick.
+ * `release` runs once the outcome is known. Called with module-level functions on the hot
+ * paths, so an event or a request allocates no closure here.
+ */
+function settle<D, A>(
+  hub: Hub<D, any>,
+  s: Session<D>,
+  id: FrameId | undefined,
+  fn: (arg: A, s: Session<D>) => unknown,
+  arg: A,
+  event?: string,
+  release?: (s: Session<D>) => void,
+): void {
   let r: unknown;
   try {
-    r = work();
+    r = fn(arg, s);
   } catch (error) {
-    done?.();
-    answerError(hub, s, id, error, extra);
+    release?.(s);
+    answerError(hub, s, id, error, event);
     return;
   }
   if (r instanceof Promise) {
     r.then(
-      (v) => id !== undefined && s.open && answer(hub, s, id, v),
-      (e) => s.open ? answerError(hub, s, id, e, extra) : hub.report(e, s),
-    ).finally(done);
+      (v) => id !== undefined && s.open && answer(s, id, v),
+      (e) => s.open ? answerError(hub, s, id, e, event) : hub.report(e, s),
+    ).finally(release && (() => release(s)));
   } else {
-    done?.();
-    if (id !== undefined) answer(hub, s, id, r);
+    release?.(s);
+    if (id !== undefined) answer(s, id, r);
   }
 }
 
@@ -104,18 +120,8 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
     case "evt": {
       const data = framePayload(f);
       const entry = hub.listeners.get(f.e);
-      if (entry && !entry.opts.schema) {
-        // The common case without a schema, inline: no closure or error-detail object per event.
-        let r: unknown;
-        try {
-          r = entry.fn(data, s);
-        } catch (error) {
-          answerError(hub, s, undefined, error, { e: f.e });
-          return;
-        }
-        if (r instanceof Promise) r.then(undefined, (e) => s.open ? answerError(hub, s, undefined, e, { e: f.e }) : hub.report(e, s));
-      } else if (entry) {
-        settle(hub, s, undefined, () => run(hub, s, entry, data), { e: f.e });
+      if (entry) {
+        settle(hub, s, undefined, callable(entry), data, f.e);
       } else if (hub.options.message) {
         hub.guard(s, () => hub.options.message!(s, { event: f.e, data, mode: "envelope" }));
       } else {
@@ -134,25 +140,8 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         s.sendRaw(encodeError(f.id, "unavailable", `too many requests in flight (${max})`));
         return;
       }
-      const input = framePayload(f);
-      if (!entry.opts.schema) {
-        // A handler without a schema, inline: a sync answer goes out in this tick with no closures.
-        let r: unknown;
-        try {
-          r = entry.fn(input, s);
-        } catch (error) {
-          answerError(hub, s, f.id, error);
-          return;
-        }
-        if (!(r instanceof Promise)) return answer(hub, s, f.id, r);
-        const id = f.id;
-        s.inflight++;
-        r.then((v) => s.open && answer(hub, s, id, v), (e) => s.open ? answerError(hub, s, id, e) : hub.report(e, s))
-          .finally(() => s.inflight--);
-        return;
-      }
       s.inflight++;
-      settle(hub, s, f.id, () => run(hub, s, entry, input), undefined, () => s.inflight--);
+      settle(hub, s, f.id, callable(entry), framePayload(f), undefined, releaseRequest);
       return;
     }
     case "res":
@@ -176,7 +165,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
           if (t === "join") hub.join(s, g);
           else hub.leave(s, g);
           return { g };
-        }), undefined, t === "join" ? () => s.joining-- : undefined);
+        }), undefined, undefined, t === "join" ? releaseJoin : undefined);
       return;
     }
     case "pub": {
@@ -186,7 +175,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         authorized(hub, s, { type: "publish", group: g ?? "", event: e }).then(() => {
           s.broadcast(e, data, g === undefined ? {} : { group: g });
           return { g: g ?? null };
-        }));
+        }), undefined);
       return;
     }
     case "ping":
@@ -216,18 +205,18 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         if (alias !== undefined) await authorized(hub, s, { type: "alias", group: "", alias });
         s.set({ alias, available });
         return { alias: s.alias ?? null, available: s.available };
-      });
+      }, undefined);
       return;
     }
     case "who": {
       const { g } = f;
-      settle(hub, s, f.id, () => hub.presence.who(s, g));
+      settle(hub, s, f.id, () => hub.presence.who(s, g), undefined);
       return;
     }
     case "dm": {
       const { to } = f;
       const data = framePayload(f);
-      settle(hub, s, f.id, () => hub.presence.direct(s, to, data).then((n) => ({ n })));
+      settle(hub, s, f.id, () => hub.presence.direct(s, to, data).then((n) => ({ n })), undefined);
       return;
     }
     default:
