@@ -37,7 +37,7 @@ export async function buildNode(): Promise<void> {
   mkdirSync(BUILD, { recursive: true });
   const jobs: Array<[string, string[]]> = [
     // wirehub itself is bundled from source; its optional peers stay external
-    ["wirehub", ["--external:ws", "--external:@redis/client", "--external:@nats-io/*"]],
+    ["wirehub", ["--conditions=source", "--external:ws", "--external:@redis/client", "--external:@nats-io/*"]],
     ["raw-node", ["--packages=external"]],
     ["crossws-node", ["--packages=external"]],
     ["socketio-node", ["--packages=external"]],
