@@ -3,7 +3,7 @@
  * @module
  */
 import { WirehubError } from "./errors.ts";
-import { encodeError, encodeFrame, type FrameId } from "./protocol.ts";
+import { encodeError, encodeResult, type FrameId } from "./protocol.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 
@@ -90,5 +90,5 @@ export async function authenticate<D>(hub: Hub<D, any>, s: Session<D>, id: Frame
   }
   if (!s.open) return;
   applyAuth(hub, s, r);
-  s.sendRaw(encodeFrame("res", { id }, { sid: s.id, alias: s.alias ?? null, available: s.available, session: r.client ?? null }));
+  s.sendRaw(encodeResult(id, { sid: s.id, alias: s.alias ?? null, available: s.available, session: r.client ?? null }));
 }

@@ -27,7 +27,7 @@ import type {
 } from "./client-types.ts";
 import { Outbox } from "./client-outbox.ts";
 import { ClosedError, RemoteError, WirehubError, toWireError } from "./errors.ts";
-import { encodeFrame, fromBase64 } from "./protocol.ts";
+import { encodeFrame, encodeResult, fromBase64 } from "./protocol.ts";
 
 export { backoffDelay, DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, shouldReconnect } from "./client-backoff.ts";
 export type { BackoffOptions } from "./client-backoff.ts";
@@ -331,7 +331,7 @@ export class Client<A = unknown> {
     const fn = this.#handlers.get(m);
     if (!fn) return reply(encodeFrame("err", { id, c: "not_found", m: `no handler for "${m}"` }));
     try {
-      Promise.resolve(fn(payload(f) as never)).then((v) => reply(encodeFrame("res", { id }, v)), fail);
+      Promise.resolve(fn(payload(f) as never)).then((v) => reply(encodeResult(id, v)), fail);
     } catch (error) {
       fail(error);
     }

@@ -3,7 +3,7 @@
  * @module
  */
 import { ProtocolError, RemoteError, ValidationError, WirehubError, toWireError } from "./errors.ts";
-import { encodeError, encodeFrame, framePayload, type ClientFrame, type FrameId } from "./protocol.ts";
+import { encodeError, encodeFrame, encodeResult, framePayload, type ClientFrame, type FrameId } from "./protocol.ts";
 import { authenticate } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
@@ -56,7 +56,7 @@ function callable<D>(entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: 
 }
 
 function answer<D>(s: Session<D>, id: FrameId, value: unknown): void {
-  s.sendRaw(encodeFrame("res", { id }, value));
+  s.sendRaw(encodeResult(id, value));
 }
 
 function answerError<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, error: unknown, event?: string): void {

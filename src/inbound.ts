@@ -6,7 +6,7 @@
 import { dispatch } from "./dispatch.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Hub } from "./hub.ts";
-import { take, tooDeep } from "./limits.ts";
+import { take } from "./limits.ts";
 import { decodeFrame, encodeError } from "./protocol.ts";
 import { OPEN, type Session } from "./session.ts";
 import type { WireData } from "./types.ts";
@@ -73,12 +73,9 @@ function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number)
     return;
   }
   const lim = hub.options.limits;
-  if (tooDeep(data, lim?.jsonDepth ?? 32)) {
-    s.sendRaw(encodeError(undefined, "bad_frame", `frame nests deeper than ${lim?.jsonDepth ?? 32} levels`));
-    return;
-  }
   try {
-    dispatch(hub, s, decodeFrame(data, lim?.nameLength ?? 128));
+    // decodeFrame checks the nesting depth before it parses anything.
+    dispatch(hub, s, decodeFrame(data, lim?.nameLength ?? 128, lim?.jsonDepth ?? 32));
   } catch (error) {
     if (error instanceof ProtocolError) s.sendRaw(encodeError(undefined, error.code, error.message));
     else hub.report(error, s); // dispatch answers its own faults; anything here is a bug, reported not thrown

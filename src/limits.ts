@@ -88,29 +88,3 @@ export function take(b: Bucket, rate: number, burst: number, now: number): boole
   return true;
 }
 
-/**
- * Whether JSON text nests deeper than `max`, by scanning brackets outside strings: cheaper
- * than parsing, and it runs before JSON.parse so deep input never reaches the parser's stack.
- */
-export function tooDeep(text: string, max: number): boolean {
-  if (text.length <= max * 2) return false; // not enough characters to nest that deep
-  // Nesting deeper than `max` needs more than `max` opening brackets: count them with indexOf
-  // (native) and scan character by character only when there are that many.
-  let open = 0;
-  for (let i = text.indexOf("{"); i !== -1 && open <= max; i = text.indexOf("{", i + 1)) open++;
-  for (let i = text.indexOf("["); i !== -1 && open <= max; i = text.indexOf("[", i + 1)) open++;
-  if (open <= max) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return true;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return false;
-}

@@ -52,13 +52,111 @@ function fail(message: string, code = "bad_frame"): never {
   throw new ProtocolError(message, code);
 }
 
+// Characters a JSON string holds only escaped (or that would end it): a name or payload
+// without any of them reads the same as text and as JSON.
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
+const EVT_HEAD = '{"t":"evt","e":"';
+const REQ_HEAD = '{"t":"req","id":';
+const PLAIN_ID = /^(?:0|[1-9][0-9]{0,14})$/; // a JSON integer that is always safe
+
+/** A JSON string member's value starting at `from` (just past its opening quote) when it holds no escapes; its end quote's index in `end[0]`. */
+function plainString(text: string, from: number, end: number[]): string | undefined {
+  const q = text.indexOf('"', from);
+  if (q < 0) return undefined;
+  const v = text.slice(from, q);
+  if (ESCAPED_IN_JSON.test(v)) return undefined;
+  end[0] = q;
+  return v;
+}
+const at: number[] = [0];
+
+/**
+ * The fast path of {@link decodeFrame}: `evt` and `req` frames in wirehub's own member order,
+ * `d` last or absent. `undefined` for anything else (the general path decides, errors included).
+ */
+function fastFrame(text: string, depth: number | undefined): ClientFrame | undefined {
+  let f: { t: "evt"; e: string; d?: unknown } | { t: "req"; id: number; m: string; d?: unknown };
+  if (text.startsWith(EVT_HEAD)) {
+    const e = plainString(text, EVT_HEAD.length, at);
+    if (e === undefined || !isName(e)) return undefined;
+    f = { t: "evt", e };
+  } else if (text.startsWith(REQ_HEAD)) {
+    const c = text.indexOf(",", REQ_HEAD.length);
+    if (c < 0) return undefined;
+    const id = text.slice(REQ_HEAD.length, c);
+    if (!PLAIN_ID.test(id) || !text.startsWith('"m":"', c + 1)) return undefined;
+    const m = plainString(text, c + 6, at);
+    if (m === undefined || !isName(m)) return undefined;
+    f = { t: "req", id: Number(id), m };
+  } else return undefined;
+  const i = at[0]! + 1; // just past the name's closing quote
+  const last = text.length - 1;
+  if (text.charCodeAt(last) !== 125 /* } */) return undefined;
+  if (i === last) return f;
+  if (!text.startsWith(',"d":', i)) return undefined;
+  const v = i + 5;
+  if (text.charCodeAt(v) === 34 /* " */) {
+    // A string payload: the frame must end right after its closing quote.
+    const d = plainString(text, v + 1, at);
+    if (d === undefined || at[0] !== last - 1) return undefined;
+    f.d = d;
+    return f;
+  }
+  // Any other payload: parse only its text. JSON.parse takes exactly one value, so this fails
+  // (and the general path answers) unless `d` really is the frame's last member.
+  const dText = text.slice(v, last);
+  if (depth !== undefined && tooDeep(dText, depth - 1)) return undefined;
+  try {
+    f.d = safeParse(dText);
+  } catch {
+    return undefined;
+  }
+  return f;
+}
+
+/**
+ * Whether JSON text nests deeper than `max`, by scanning brackets outside strings: cheaper
+ * than parsing, and it runs before JSON.parse so deep input never reaches the parser's stack.
+ */
+export function tooDeep(text: string, max: number): boolean {
+  if (text.length <= max * 2) return false; // not enough characters to nest that deep
+  // Nesting deeper than `max` needs more than `max` opening brackets: count them with indexOf
+  // (native) and scan character by character only when there are that many.
+  let open = 0;
+  for (let i = text.indexOf("{"); i !== -1 && open <= max; i = text.indexOf("{", i + 1)) open++;
+  for (let i = text.indexOf("["); i !== -1 && open <= max; i = text.indexOf("[", i + 1)) open++;
+  if (open <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
 /**
  * Decode one text frame. Names (events, methods, groups, aliases) longer than `nameLength`
- * (default 256) are rejected. Throws {@link ProtocolError} (code `bad_frame` or `unknown_type`)
- * for anything that is not a well-formed frame; never throws anything else.
+ * (default 256) are rejected; with `depth`, so is JSON nesting deeper than that (checked before
+ * anything is parsed). Throws {@link ProtocolError} (code `bad_frame` or `unknown_type`) for
+ * anything that is not a well-formed frame; never throws anything else.
+ *
+ * Events and requests in the member order wirehub's client writes them
+ * (`{"t":"evt","e":…,"d":…}`, `{"t":"req","id":N,"m":…,"d":…}`) take a fast path that reads
+ * the envelope without `JSON.parse` and a plain string payload without any parse at all; it
+ * returns exactly what the general path would, and hands anything else to it.
  */
-export function decodeFrame(text: string, nameLength: number = MAX_NAME): ClientFrame {
+export function decodeFrame(text: string, nameLength: number = MAX_NAME, depth?: number): ClientFrame {
   maxName = nameLength;
+  const fast = fastFrame(text, depth);
+  if (fast !== undefined) return fast;
+  if (depth !== undefined && tooDeep(text, depth)) fail(`frame nests deeper than ${depth} levels`);
   let v: unknown;
   try {
     v = safeParse(text);
@@ -135,12 +233,26 @@ export function framePayload(f: { d?: unknown; b?: string }): unknown {
 
 /** Serialise a payload into `"d":…` or `"b":"…"` JSON members (without braces). */
 export function payloadMember(data: unknown): string {
-  if (typeof data === "string") return `,"d":${JSON.stringify(data)}`; // the common case first
+  if (typeof data === "string") return `,"d":${quote(data)}`; // the common case first
   if (data === undefined) return "";
   if (data instanceof Uint8Array) return `,"b":"${toBase64(data)}"`;
   if (data instanceof ArrayBuffer) return `,"b":"${toBase64(new Uint8Array(data))}"`;
   if (ArrayBuffer.isView(data)) return `,"b":"${toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))}"`;
   return `,"d":${JSON.stringify(data)}`;
+}
+
+// What JSON.stringify escapes in a string: quotes, backslashes, control characters and lone
+// surrogates. Any surrogate sends a string the slow way (pairs too: rare, and still correct).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON text: exactly `JSON.stringify(s)`, without its cost for strings that need no escapes. */
+export function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** Encode a `res` frame answering request `id`. */
+export function encodeResult(id: FrameId, data: unknown): string {
+  return `{"t":"res","id":${typeof id === "number" ? id : quote(id)}${payloadMember(data)}}`;
 }
 
 /** Encode an event frame. `seq` is added when resume is on. */

@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { createHub, decodeFrame, ProtocolError } from "../src/mod.ts";
+import { encodeResult, quote } from "../src/protocol.ts";
 import { MemoryHost, parsed } from "./memory-host.ts";
 
 const TYPES = ["evt", "req", "res", "err", "join", "leave", "pub", "dm", "auth", "set", "who", "ping", "pong", "ack", "hello", "bye", "zzz", ""];
@@ -58,6 +59,63 @@ test("decodeFrame: 60,000 generated frames; only ProtocolError is ever thrown", 
     { numRuns: 60_000, seed: 42 },
   );
   expect(invalid).toBeGreaterThan(10_000); // the generator really produces bad frames
+});
+
+/** Text pieces that stress the decoder's fast path: quotes, escapes, controls, surrogates, brackets. */
+const tricky = fc.string({ unit: fc.constantFrom("a", "é", '"', "\\", "\u0001", "\n", "\ud800", "\udc00", "}", "{", ",", ":", "[", "proto", " "), maxLength: 12 });
+/** Frames shaped like the fast path's `evt`/`req` frames, valid or subtly not. */
+const fastShaped = fc
+  .tuple(
+    fc.constantFrom('{"t":"evt","e":', '{"t":"req","id":7,"m":', '{"t":"req","id":', '{"t":"evt","e" :'),
+    fc.oneof(fc.string({ maxLength: 20 }).map((n) => JSON.stringify(n)), tricky.map((n) => `"${n}"`), fc.constant('"e"')),
+    fc.oneof(
+      fc.constant(""),
+      fc.jsonValue({ maxDepth: 3 }).map((d) => `,"d":${JSON.stringify(d)}`),
+      fc.string({ unit: "binary", maxLength: 30 }).map((d) => `,"d":${JSON.stringify(d)}`),
+      tricky.map((d) => `,"d":"${d}"`),
+      tricky.map((d) => `,"d":${d}`),
+      fc.constant(',"d":"a","d":"b"'),
+      fc.constant(',"d":1,"b":"AAAA"'),
+      fc.constant(',"b":"AAAA"'),
+    ),
+    fc.constantFrom("}", "", " }", "}}", ',"id":1}', ',"m":"x"}'),
+  )
+  .map(([head, name, rest, end]) => head + (head.endsWith("id\":") ? "12," + '"m":' : "") + name + rest + end);
+
+test("decodeFrame: the fast path decodes 30,000 frames exactly as the general path does", () => {
+  // A leading space is valid JSON whitespace that the fast path never takes: the reference.
+  const outcome = (text: string, depth?: number) => {
+    try {
+      return { ok: decodeFrame(text, 256, depth) };
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return { error: e.message };
+    }
+  };
+  let fastValid = 0;
+  fc.assert(
+    fc.property(fastShaped, (text) => {
+      const got = outcome(text, 4);
+      expect(got).toStrictEqual(outcome(" " + text, 4));
+      if ("ok" in got) fastValid++;
+    }),
+    { numRuns: 30_000, seed: 11 },
+  );
+  expect(fastValid).toBeGreaterThan(3_000); // the generator really reaches the fast path
+  // Nesting past the limit inside a fast-path payload is refused like anywhere else.
+  const deep = '{"t":"evt","e":"x","d":' + "[".repeat(40) + "]".repeat(40) + "}";
+  expect(outcome(deep, 32)).toStrictEqual({ error: "frame nests deeper than 32 levels" });
+  expect(decodeFrame('{"t":"req","id":12,"m":"echo","d":"hi"}')).toStrictEqual({ t: "req", id: 12, m: "echo", d: "hi" });
+});
+
+test("quote and encodeResult write exactly what JSON.stringify writes", () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), tricky), fc.oneof(fc.nat(), fc.string({ maxLength: 64 })), (text, id) => {
+      expect(quote(text)).toBe(JSON.stringify(text));
+      expect(JSON.parse(encodeResult(id, text))).toStrictEqual({ t: "res", id, d: text });
+    }),
+    { numRuns: 20_000, seed: 3 },
+  );
 });
 
 test("the hub's inbound path: 40,000 generated frames on one session; nothing escapes, every invalid frame gets an err", async () => {
