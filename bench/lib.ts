@@ -41,6 +41,7 @@ export async function buildNode(): Promise<void> {
     ["raw-node", ["--packages=external"]],
     ["crossws-node", ["--packages=external"]],
     ["socketio-node", ["--packages=external"]],
+    ["json", ["--packages=external"]],
   ];
   await Promise.all(jobs.map(([name, ext]) =>
     sh([join(BIN, "esbuild"), join(BENCH, "servers", name + ".ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20",
@@ -68,6 +69,9 @@ export const SERVERS: Record<string, { cmd: string[]; path?: string; query?: str
   "raw-node": { cmd: [...runtime.node, join(BUILD, "raw-node-node.mjs")] },
   "crossws-bun": { cmd: [...runtime.bun, join(BENCH, "servers/crossws-bun.ts")] },
   "crossws-node": { cmd: [...runtime.node, join(BUILD, "crossws-node-node.mjs")] },
+  "json-bun": { cmd: [...runtime.bun, join(BENCH, "servers/json.ts")] },
+  "json-deno": { cmd: [...runtime.deno, join(BENCH, "servers/json.ts")] },
+  "json-node": { cmd: [...runtime.node, join(BUILD, "json-node.mjs")] },
   "socketio-node": { cmd: [...runtime.node, join(BUILD, "socketio-node-node.mjs")], path: "/socket.io/", query: "?EIO=4&transport=websocket" },
 };
 

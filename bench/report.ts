@@ -30,6 +30,8 @@ const SCEN: Record<string, { title: string; metric: string; unit: string; higher
 
 const RAW_OF: Record<string, string> = { bun: "raw-bun", deno: "raw-deno", node: "raw-node" };
 const CROSSWS_OF: Record<string, string> = { bun: "crossws-bun", node: "crossws-node" };
+/** The hand-written JSON envelope on each bare host (bench/servers/json.ts): the floor for any envelope. */
+const JSON_OF: Record<string, string> = { bun: "json-bun", deno: "json-deno", node: "json-node" };
 const SAT = 0.9;
 const DISTURBED = 0.2;
 
@@ -61,7 +63,7 @@ function diff(samples: Record<string, any[]>, a: string, b: string, metric: stri
   return stat(out);
 }
 
-const COLORS: Record<string, string> = { wirehub: "#2563eb", raw: "#6b7280", peer: "#f59e0b", cross: "#10b981" };
+const COLORS: Record<string, string> = { wirehub: "#2563eb", raw: "#6b7280", peer: "#f59e0b", floor: "#a78bfa", cross: "#10b981" };
 
 function svgChart(title: string, unit: string, rows: Array<{ label: string; s: Stat; kind: string }>): string {
   const W = 760, rowH = 26, left = 200, right = 110, top = 44;
@@ -81,7 +83,7 @@ function svgChart(title: string, unit: string, rows: Array<{ label: string; s: S
     }
     g += `<text x="${Math.max(x(r.s.med), x(r.s.max)) + 6}" y="${y + 16}">${esc(n(r.s.med))}</text>`;
   });
-  const legend = [["wirehub", "wirehub"], ["raw", "raw host"], ["peer", "peer"]]
+  const legend = [["wirehub", "wirehub"], ["raw", "raw host"], ["peer", "peer"], ["floor", "JSON by hand"]]
     .map(([k, l], i) => `<rect x="${left + i * 110}" y="${H - 20}" width="10" height="10" fill="${COLORS[k!]}"/><text x="${left + i * 110 + 14}" y="${H - 11}">${l}</text>`).join("");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">` +
     `<rect width="100%" height="100%" fill="#fff"/>` +
@@ -119,7 +121,9 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     lines.push(`## ${sc.title}`, "");
     const ids = Object.keys(sm);
     const hasUtil = key !== "memory" && key !== "connections";
+    const byHand = key === "echo" || key === "rpc"; // the JSON-by-hand targets run these two only
     const head = [key === "cross" ? "setup" : "target", `${sc.unit}`, "min–max", "× raw host (same run)", "× crossws"];
+    if (byHand) head.push("× JSON by hand");
     for (const e of sc.extra ?? []) head.push(e[1]);
     if (hasUtil) head.push("srv", "gen");
     if (key === "memory") head.push("− raw host (bytes)");
@@ -145,7 +149,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
           const q = ratio(sm, id, cw, sc.metric);
           if (q) rc = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`;
         }
-        if (t.kind === "peer" && raw && sm[raw]) {
+        if ((t.kind === "peer" || t.kind === "floor") && raw && sm[raw]) {
           const q = ratio(sm, id, raw, sc.metric);
           if (q) rr = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`;
         }
@@ -155,6 +159,10 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
         if (q) rr = `${r2(q.med)} (${r2(q.min)}–${r2(q.max)}) × 1 instance`;
       }
       const cells = [label, n(s.med), range(s), rr, rc];
+      if (byHand) {
+        const q = t?.kind === "wirehub" && t.proto === "env" && sm[JSON_OF[t.host]!] ? ratio(sm, id, JSON_OF[t.host]!, sc.metric) : undefined;
+        cells.push(q ? `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})` : "");
+      }
       for (const e of sc.extra ?? []) {
         const es = stat(runs.map((r) => r[e[0]]));
         cells.push(es ? n(es.med, 1) : "–");
@@ -198,6 +206,16 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
       const want = sc === "echo" ? 0.8 : 0.95;
       const [v2, ok2] = ge(R(sc, `wirehub-env-${host}`, RAW_OF[host]!, "rate"), want);
       goals.push([`${H}: envelope ÷ raw host, ${name} ≥ ${want.toFixed(2)}`, v2, ok2]);
+    }
+  }
+  for (const host of ["bun", "deno", "node"]) {
+    // No goal: how much of the envelope gap is JSON framing itself, measured on the bare host.
+    const H = host[0]!.toUpperCase() + host.slice(1);
+    for (const sc of ["echo", "rpc"]) {
+      const byHand = R(sc, JSON_OF[host]!, RAW_OF[host]!, "rate");
+      if (sc === "echo" && byHand) goals.push([`${H}: (context) JSON envelope by hand ÷ raw host, echo — the ceiling of any envelope`, `${r2(byHand.med)} (${r2(byHand.min)}–${r2(byHand.max)})`, undefined]);
+      const q = R(sc, `wirehub-env-${host}`, JSON_OF[host]!, "rate");
+      if (q) goals.push([`${H}: (context) wirehub envelope ÷ JSON envelope by hand, ${sc}`, `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`, undefined]);
     }
   }
   for (const host of ["bun", "node"]) {

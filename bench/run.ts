@@ -61,7 +61,8 @@ export interface Target {
   host: "bun" | "deno" | "node";
   server: string;
   proto: "raw" | "env" | "sio";
-  kind: "wirehub" | "raw" | "peer";
+  /** floor: the envelope work by hand on the bare host (echo and RPC only) */
+  kind: "wirehub" | "raw" | "peer" | "floor";
 }
 const TARGETS: Target[] = [
   { id: "wirehub-raw-bun", label: "wirehub raw · Bun", host: "bun", server: "wirehub-bun", proto: "raw", kind: "wirehub" },
@@ -76,12 +77,15 @@ const TARGETS: Target[] = [
   { id: "raw-node", label: "Node ws", host: "node", server: "raw-node", proto: "raw", kind: "raw" },
   { id: "crossws-node", label: "crossws · Node", host: "node", server: "crossws-node", proto: "raw", kind: "peer" },
   { id: "socketio-node", label: "Socket.IO · Node", host: "node", server: "socketio-node", proto: "sio", kind: "peer" },
+  { id: "json-bun", label: "JSON by hand · Bun", host: "bun", server: "json-bun", proto: "env", kind: "floor" },
+  { id: "json-deno", label: "JSON by hand · Deno", host: "deno", server: "json-deno", proto: "env", kind: "floor" },
+  { id: "json-node", label: "JSON by hand · Node", host: "node", server: "json-node", proto: "env", kind: "floor" },
 ];
 const targets = TARGETS.filter((t) => !targetFilter.length || targetFilter.some((f) => t.id.includes(f)));
 // The connection scenario is the slow one (Node opens ~1 700 sessions/s): it can be limited to some targets.
 const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
-const connTargets = targets.filter((t) => !connFilter.length || connFilter.some((f) => t.id.includes(f)));
-const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node"]);
+const connTargets = targets.filter((t) => t.kind !== "floor" && (!connFilter.length || connFilter.some((f) => t.id.includes(f))));
+const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node", "json-bun", "json-deno", "json-node"]);
 
 // ---------- results ----------
 /** samples[scenario][target] = one result object per run (index = run number) */
@@ -220,6 +224,7 @@ async function main() {
     const t0 = Date.now();
     for (let run = 0; run < cfg.runs; run++) {
       for (const t of rotate(targets, run)) {
+        if (t.kind === "floor" && !only.has("echo") && !only.has("rpc")) continue; // JSON by hand: echo and RPC only
         await withServer(t.server, async (s) => {
           if (only.has("echo")) {
             const r = await echoLike(t, s, "echo");
@@ -231,7 +236,7 @@ async function main() {
             record("rpc", t.id, run, r);
             log(`run ${run + 1} rpc     ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} rt/s  p99 ${fmt(r.p99_us ?? 0)} µs  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}`);
           }
-          if (only.has("fanout")) {
+          if (only.has("fanout") && t.kind !== "floor") {
             const r = await fanout(t, [s.port], s.pid);
             record("fanout", t.id, run, r);
             log(`run ${run + 1} fan-out ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} deliveries/s  full delivery ${fmt(r.full_delivery_ms ?? 0)} ms  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}${r.complete === false ? "  INCOMPLETE" : ""}${r.error ? "  " + r.error : ""}`);
@@ -244,7 +249,7 @@ async function main() {
 
   await phase("memory", async () => {
     for (let run = 0; run < cfg.runs; run++) {
-      for (const t of rotate(targets, run)) {
+      for (const t of rotate(targets.filter((t) => t.kind !== "floor"), run)) {
         const r = await memory(t);
         record("memory", t.id, run, r);
         log(`run ${run + 1} memory  ${t.label.padEnd(26)} ${fmt(r.bytes_per_session).padStart(10)} bytes/session (${r.sessions} sessions, RSS ${(r.rss_before / 2 ** 20).toFixed(0)} → ${(r.rss_after / 2 ** 20).toFixed(0)} MiB)`);
