@@ -11,6 +11,7 @@
  * @module
  */
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
+import { denoIdleTimeout } from "./deno-idle.ts";
 
 // The few Deno types this file touches, declared here so tsc needs no Deno type library.
 /** A TCP address as Deno reports it (`Deno.NetAddr`). */
@@ -53,7 +54,10 @@ export interface HandlerOptions {
   /**
    * Seconds between Deno's own protocol pings; a peer that does not answer one in time is
    * closed (the close hook sees 1006 or the code Deno reports). `0` turns them off.
-   * Default: Deno's default (30).
+   * Default: Deno's default (30) for the sessions the hub cannot check itself (raw sessions
+   * without `rawPing`, and every session under the `auto` ping policy); off for the others,
+   * whose liveness the hub's `send` or `expect` policy already checks with `{"t":"ping"}` frames
+   * or the `rawPing` text (Deno's idle timer is reset on every frame, which costs throughput).
    */
   readonly idleTimeout?: number;
 }
@@ -109,7 +113,8 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
   const accept = (req: Request, a: Admission<unknown>): Response => {
-    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout: options.idleTimeout });
+    const idleTimeout = denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
+    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout });
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
     let session: Session<unknown> | undefined;
     socket.onopen = () => sessions.set(socket, (session = seam.open(socket, a)));

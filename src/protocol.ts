@@ -54,6 +54,7 @@ function fail(message: string, code = "bad_frame"): never {
 
 // Characters a JSON string holds only escaped (or that would end it): a name or payload
 // without any of them reads the same as text and as JSON.
+// deno-lint-ignore no-control-regex -- control characters are exactly what JSON escapes
 const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
 const EVT_HEAD = '{"t":"evt","e":"';
 const REQ_HEAD = '{"t":"req","id":';
@@ -243,6 +244,7 @@ export function payloadMember(data: unknown): string {
 
 // What JSON.stringify escapes in a string: quotes, backslashes, control characters and lone
 // surrogates. Any surrogate sends a string the slow way (pairs too: rare, and still correct).
+// deno-lint-ignore no-control-regex -- control characters are exactly what JSON escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** A string as JSON text: exactly `JSON.stringify(s)`, without its cost for strings that need no escapes. */
