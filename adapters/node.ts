@@ -15,6 +15,7 @@
 import { createServer as httpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as httpsServer, type ServerOptions as TlsOptions } from "node:https";
 import { once, type EventEmitter } from "node:events";
+import { nextTick } from "node:process";
 import type { AddressInfo } from "node:net";
 import { pipeline, Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
@@ -106,7 +107,7 @@ function release(): void {
 
 /** Cork `sock` until the end of this tick. Always `true` (for use in a condition). */
 function hold(sock: Duplex): boolean {
-  if (held.length === 0) process.nextTick(release);
+  if (held.length === 0) nextTick(release);
   held.push(sock);
   sock.cork();
   return true;
