@@ -94,14 +94,19 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
  * corked instead, and every socket corked in a tick is uncorked once, after the tick's
  * synchronous work (`process.nextTick`): the frames answering one read leave in one write.
  * A socket holding more than `HOLD_BYTES` is written at once (the send then reports the
- * kernel's backlog as before), so holding never grows a buffer the backpressure bound can't see.
+ * kernel's backlog as before), so holding never grows a buffer the backpressure bound can't see;
+ * and all held sockets are written once they hold `HOLD_TOTAL` together (a big fan-out in one
+ * tick keeps at most that much waiting in memory).
  */
 const HOLD_BYTES = 16 * 1024;
+const HOLD_TOTAL = 1 << 20;
 let held: Duplex[] = [];
+let heldBytes = 0;
 
 function release(): void {
   const socks = held;
   held = [];
+  heldBytes = 0;
   for (const sock of socks) sock.uncork(); // a no-op on a socket already written out (or destroyed)
 }
 
@@ -135,8 +140,10 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
       // backlog: then they queue behind it in any case, and "queued" tells the core so.
       if (sock && (sock.writableCorked > 0 || (sock.writableLength === 0 && hold(sock)))) {
         ws.send(data);
-        if (sock.writableLength <= HOLD_BYTES) return "sent"; // held for this tick only: not backpressure
-        sock.uncork(); // enough for one write: write now, and report what the kernel did not take
+        heldBytes += typeof data === "string" ? data.length : data.byteLength;
+        if (heldBytes > HOLD_TOTAL) release(); // write every held socket now, and report as below
+        else if (sock.writableLength <= HOLD_BYTES) return "sent"; // held for this tick only: not backpressure
+        else sock.uncork(); // enough for one write: write now, and report what the kernel did not take
       } else ws.send(data);
       return ws.bufferedAmount > 0 ? "queued" : "sent"; // what the kernel did not take at once waits here
     },
