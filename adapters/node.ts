@@ -15,6 +15,7 @@
 import { createServer as httpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as httpsServer, type ServerOptions as TlsOptions } from "node:https";
 import { once, type EventEmitter } from "node:events";
+import { nextTick } from "node:process";
 import type { AddressInfo } from "node:net";
 import { pipeline, Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
@@ -87,6 +88,36 @@ async function refuse(socket: Duplex, res: Response): Promise<void> {
   socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]), () => socket.destroy());
 }
 
+/**
+ * Corking. `ws` writes each frame with its own `writev` (header and payload), one system call
+ * per frame: more than half of the server's CPU time under load. A socket that is sent to is
+ * corked instead, and every socket corked in a tick is uncorked once, after the tick's
+ * synchronous work (`process.nextTick`): the frames answering one read leave in one write.
+ * A socket holding more than `HOLD_BYTES` is written at once (the send then reports the
+ * kernel's backlog as before), so holding never grows a buffer the backpressure bound can't see;
+ * and all held sockets are written once they hold `HOLD_TOTAL` together (a big fan-out in one
+ * tick keeps at most that much waiting in memory).
+ */
+const HOLD_BYTES = 16 * 1024;
+const HOLD_TOTAL = 1 << 20;
+let held: Duplex[] = [];
+let heldBytes = 0;
+
+function release(): void {
+  const socks = held;
+  held = [];
+  heldBytes = 0;
+  for (const sock of socks) sock.uncork(); // a no-op on a socket already written out (or destroyed)
+}
+
+/** Cork `sock` until the end of this tick. Always `true` (for use in a condition). */
+function hold(sock: Duplex): boolean {
+  if (held.length === 0) nextTick(release);
+  held.push(sock);
+  sock.cork();
+  return true;
+}
+
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
 export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
@@ -103,8 +134,17 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const driver: Driver<WebSocket> = {
     capabilities,
     send(ws, data) {
-      if (ws.readyState !== ws.OPEN) return "dropped";
-      ws.send(data);
+      if (ws.readyState !== 1 /* OPEN */) return "dropped";
+      const sock = (ws as unknown as { _socket?: Duplex })._socket;
+      // Frames sent in one tick leave in one write (see `hold`), unless the socket already has a
+      // backlog: then they queue behind it in any case, and "queued" tells the core so.
+      if (sock && (sock.writableCorked > 0 || (sock.writableLength === 0 && hold(sock)))) {
+        ws.send(data);
+        heldBytes += typeof data === "string" ? data.length : data.byteLength;
+        if (heldBytes > HOLD_TOTAL) release(); // write every held socket now, and report as below
+        else if (sock.writableLength <= HOLD_BYTES) return "sent"; // held for this tick only: not backpressure
+        else sock.uncork(); // enough for one write: write now, and report what the kernel did not take
+      } else ws.send(data);
       return ws.bufferedAmount > 0 ? "queued" : "sent"; // what the kernel did not take at once waits here
     },
     close(ws, code, reason) {
@@ -114,7 +154,8 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
       if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
     },
     ping: (ws) => ws.ping(),
-    bufferedAmount: (ws) => ws.bufferedAmount,
+    // Frames held until the end of the tick are not a backlog (the send said "sent").
+    bufferedAmount: (ws) => ((ws as unknown as { _socket?: Duplex })._socket?.writableCorked ? 0 : ws.bufferedAmount),
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
   const ignore = (): void => {};
