@@ -263,7 +263,9 @@ export class Link {
   }
 
   #beat(): void {
-    if (this.send(`{"t":"ping","ts":${Date.now()}}`)) this.#armDead();
+    // The bare frame, no `ts`: any answer re-arms the dead timer, and a Durable Object's runtime
+    // answers exactly this text itself, without waking the object (PROTOCOL.md §7).
+    if (this.send('{"t":"ping"}')) this.#armDead();
   }
 
   #armDead(): void {

@@ -163,6 +163,40 @@ describe("heartbeat", () => {
   });
 });
 
+describe("heartbeat frames", () => {
+  test("the heartbeat sends the bare {\"t\":\"ping\"} text (what a Durable Object's runtime answers without waking it); ping() adds a ts", async () => {
+    const seen: string[] = [];
+    let pinged = (): void => {};
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, srv) => (srv.upgrade(req, { headers: { "Sec-WebSocket-Protocol": "wirehub.v1" } }) ? undefined : new Response("no", { status: 400 })),
+      websocket: {
+        open: (ws) => void ws.send(JSON.stringify({ t: "hello", v: 1, sid: "bare" })),
+        message(ws, m) {
+          const text = String(m);
+          seen.push(text);
+          const f = JSON.parse(text);
+          if (f.t === "ping") {
+            ws.send(f.ts === undefined ? '{"t":"pong"}' : JSON.stringify({ t: "pong", ts: f.ts }));
+            if (seen.filter((x) => x === '{"t":"ping"}').length === 3) pinged();
+          }
+        },
+      },
+    });
+    cleanup.push(() => server.stop(true));
+    const beats = new Promise<void>((resolve) => (pinged = resolve));
+    const c = await client(`ws://127.0.0.1:${server.port}/`, { heartbeat: { interval: 20, timeout: 500 } });
+    await beats; // three heartbeats, each answered: the connection stays
+    expect(c.sid).toBe("bare");
+    expect(await c.ping(1000)).toBeGreaterThanOrEqual(0);
+    const pings = seen.filter((x) => JSON.parse(x).t === "ping");
+    expect(pings.filter((x) => x === '{"t":"ping"}').length).toBeGreaterThanOrEqual(3);
+    expect(pings.filter((x) => x !== '{"t":"ping"}').every((x) => typeof JSON.parse(x).ts === "number")).toBe(true);
+    expect(pings.some((x) => x !== '{"t":"ping"}')).toBe(true); // the explicit ping() carried its ts
+  });
+});
+
 describe("heartbeat follows the server's policy", () => {
   test("under an `expect` policy shorter than the client's interval, the client pings often enough to stay", async () => {
     let notify = (): void => {};
