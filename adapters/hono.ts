@@ -22,7 +22,7 @@ import type { EventEmitter } from "node:events";
 import type { Admission, Capabilities, Hub, ServerHandle } from "../src/mod.ts";
 import * as bun from "./bun.ts";
 import * as deno from "./deno.ts";
-import * as node from "./node.ts";
+import type * as NodeAdapter from "./node.ts";
 
 // The little of Hono this file touches, declared here so wirehub needs no hono to run or to type-check.
 /** What a Hono route handler receives (Hono's `Context`), as far as this adapter reads it. */
@@ -51,9 +51,11 @@ declare const Deno: {
 };
 
 const runtime: "bun" | "deno" | "node" = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
+// The Node adapter loads `ws` (an optional peer dependency): only on Node, so Bun and Deno apps need none.
+const node: typeof NodeAdapter | undefined = runtime === "node" ? await import("./node.ts") : undefined;
 
 /** What the host under this app can do: those of the runtime's own adapter. */
-export const capabilities: Capabilities = { bun: bun.capabilities, deno: deno.capabilities, node: node.capabilities }[runtime];
+export const capabilities: Capabilities = runtime === "bun" ? bun.capabilities : runtime === "deno" ? deno.capabilities : node!.capabilities;
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -109,7 +111,7 @@ export function createHandler<D>(hub: Hub<D, any>): HonoHandler {
   if (known) return known;
   const b = runtime === "bun" ? bun.createHandler(hub) : undefined;
   const d = runtime === "deno" ? deno.createHandler(hub) : undefined;
-  const n = runtime === "node" ? node.createHandler(hub) : undefined;
+  const n = node?.createHandler(hub);
   const admitted = new WeakMap<Request, Admission<unknown>>();
   // The app's verdict: the admission, if the route accepted and nothing after it refused.
   const verdict = (req: Request, res: Response): Admission<unknown> | Response => {

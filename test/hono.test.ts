@@ -22,3 +22,21 @@ lifecycle("hono on node", onNode("serve"));
 const onDeno = (overrides?: object, cert?: Cert) => spawnServer(denoCommand("test/servers/hono-deno.ts"), serverEnv(overrides, cert));
 conformance("hono on deno", onDeno, denoCaps);
 lifecycle("hono on deno", onDeno);
+
+test("wirehub/hono loads on Deno without `ws` (the Node adapter and its optional peer load on Node only)", async () => {
+  // src/ and adapters/ alone, no node_modules and no deno.json: nothing can resolve "ws" there.
+  const { cpSync, mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "wirehub-hono-"));
+  try {
+    for (const d of ["src", "adapters"]) cpSync(join(import.meta.dir, "..", d), join(dir, d), { recursive: true });
+    writeFileSync(join(dir, "main.ts"), 'const h = await import("./adapters/hono.ts");\nconsole.log(JSON.stringify(h.capabilities));\n');
+    const p = Bun.spawn([join(import.meta.dir, "..", "node_modules", ".bin", "deno"), "run", "--no-config", "--no-remote", "--no-npm", "--allow-read", "main.ts"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(code, err).toBe(0);
+    expect(JSON.parse(out)).toEqual(denoCaps);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
