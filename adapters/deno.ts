@@ -91,6 +91,10 @@ export interface DenoHandler {
 
 /** Build the handler for your own `Deno.serve((req, info) => ...)`. */
 export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {}): DenoHandler {
+  // The socket's admission until it opens, then its session. The handlers below are shared by
+  // every socket and find the session here: no closure per socket, and nothing of the upgrade
+  // (the request, its headers, the admission) stays reachable once the session is open.
+  const admissions = new WeakMap<WebSocket, Admission<unknown>>();
   const sessions = new WeakMap<WebSocket, Session<unknown>>();
   const driver: Driver<WebSocket> = {
     capabilities,
@@ -112,15 +116,33 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
+  // Event handlers run with the socket as `this`.
+  function onOpen(this: WebSocket): void {
+    const a = admissions.get(this);
+    if (!a) return;
+    admissions.delete(this);
+    sessions.set(this, seam.open(this, a));
+  }
+  function onMessage(this: WebSocket, e: MessageEvent): void {
+    const s = sessions.get(this);
+    if (s) seam.message(s, e.data as string | ArrayBuffer, this);
+  }
+  function onClose(this: WebSocket, e: CloseEvent): void {
+    const s = sessions.get(this);
+    if (s) seam.close(s, e.code, e.reason, this);
+  }
+  function onError(this: WebSocket, e: Event): void {
+    seam.error(sessions.get(this), (e as ErrorEvent).error ?? e);
+  }
   const accept = (req: Request, a: Admission<unknown>): Response => {
     const idleTimeout = denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout });
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
-    let session: Session<unknown> | undefined;
-    socket.onopen = () => sessions.set(socket, (session = seam.open(socket, a)));
-    socket.onmessage = (e) => session && seam.message(session, e.data as string | ArrayBuffer, socket);
-    socket.onclose = (e) => session && seam.close(session, e.code, e.reason, socket);
-    socket.onerror = (e) => seam.error(session, (e as ErrorEvent).error ?? e);
+    admissions.set(socket, a);
+    socket.onopen = onOpen;
+    socket.onmessage = onMessage;
+    socket.onclose = onClose;
+    socket.onerror = onError;
     return response;
   };
   const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);

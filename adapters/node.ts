@@ -121,8 +121,10 @@ function hold(sock: Duplex): boolean {
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
 export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
-  const sessions = new WeakMap<WebSocket, Session<unknown>>();
-  const live = new Set<WebSocket>(); // sockets not yet fully closed, for drain()
+  // Sockets not yet fully closed (for drain()) and their sessions. The listeners below are shared
+  // by every socket and find the session here: no closure per socket, and nothing of the upgrade
+  // (request, head buffer, admission) stays reachable once the session is open.
+  const live = new Map<WebSocket, Session<unknown>>();
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
@@ -150,7 +152,7 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     close(ws, code, reason) {
       ws.close(code, reason);
       // ws reports `close` once the peer answers (30 s later for a dead one); Bun reports at once.
-      const s = sessions.get(ws); // do as Bun: for the hub the session ends now, with its own code
+      const s = live.get(ws); // do as Bun: for the hub the session ends now, with its own code
       if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
     },
     ping: (ws) => ws.ping(),
@@ -159,6 +161,31 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
   const ignore = (): void => {};
+  // `ws` calls its listeners with the socket as `this`.
+  function onMessage(this: WebSocket, data: Buffer, binary: boolean): void {
+    const s = live.get(this);
+    if (s) seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), this);
+  }
+  // ws answers a bad frame itself (1009, 1007, 1002), stops reading, and says 1006 later: report its code now.
+  function onError(this: WebSocket, e: Error & { code?: string }): void {
+    const s = live.get(this);
+    if (!s) return;
+    if (!e.code?.startsWith("WS_ERR_")) return seam.error(s, e);
+    seam.close(s, e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002, "", this);
+  }
+  function onClose(this: WebSocket, code: number, reason: Buffer): void {
+    const s = live.get(this);
+    live.delete(this);
+    if (s) seam.close(s, code, reason.toString(), this);
+  }
+  function onPong(this: WebSocket): void {
+    const s = live.get(this);
+    if (s) seam.pong(s);
+  }
+  function onPing(this: WebSocket): void {
+    const s = live.get(this);
+    if (s) seam.ping(s); // ws answers it itself (autoPong); the hub only records it
+  }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decide?: Decide): Promise<void> {
     socket.on("error", ignore); // a peer that leaves mid-decision must not crash the process
@@ -169,23 +196,18 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     });
     if (r instanceof Response) return refuse(socket, r);
     admissions.set(req, r);
-    wss.handleUpgrade(req, socket, head, (ws) => { // (ws drops a socket the peer closed while we decided)
-      socket.off("error", ignore); // ws listens from here on
-      const s = seam.open(ws, r);
-      sessions.set(ws, s);
-      live.add(ws);
-      ws.once("close", () => live.delete(ws));
-      ws.on("message", (data: Buffer, binary: boolean) =>
-        seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), ws));
-      // ws answers a bad frame itself (1009, 1007, 1002), stops reading, and says 1006 later: report its code now.
-      ws.on("error", (e: Error & { code?: string }) => {
-        if (!e.code?.startsWith("WS_ERR_")) return seam.error(s, e);
-        seam.close(s, e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : e.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002, "", ws);
-      });
-      ws.on("close", (code: number, reason: Buffer) => seam.close(s, code, reason.toString(), ws));
-      ws.on("pong", () => seam.pong(s));
-      ws.on("ping", () => seam.ping(s)); // ws answers it itself (autoPong); the hub only records it
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => opened(ws, socket, r)); // (ws drops a socket the peer closed while we decided)
+  }
+
+  // Outside handleUpgrade's scope on purpose: nothing here may keep the upgrade's context alive.
+  function opened(ws: WebSocket, socket: Duplex, r: Admission<unknown>): void {
+    socket.off("error", ignore); // ws listens from here on
+    live.set(ws, seam.open(ws, r));
+    ws.on("message", onMessage);
+    ws.on("error", onError);
+    ws.on("close", onClose);
+    ws.on("pong", onPong);
+    ws.on("ping", onPing);
   }
 
   return {
@@ -194,10 +216,10 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     async drain(ms = 2000) {
       if (live.size === 0) return;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const closed = [...live].map((ws) => new Promise<void>((done) => ws.once("close", () => done())));
+      const closed = [...live.keys()].map((ws) => new Promise<void>((done) => ws.once("close", () => done())));
       await Promise.race([Promise.all(closed), new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
       clearTimeout(timer);
-      for (const ws of live) ws.terminate(); // the peer never answered: no close frame is coming
+      for (const ws of live.keys()) ws.terminate(); // the peer never answered: no close frame is coming
       live.clear();
     },
     attach(server, options = {}) {

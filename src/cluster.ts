@@ -100,7 +100,7 @@ export class Cluster<D = SessionData> {
     if (visible(s)) {
       value = JSON.stringify(s.publicInfo);
       want.add("all").add("a:" + s.alias);
-      for (const g of s.groups) want.add("g:" + g);
+      for (const g of s.groupNames()) want.add("g:" + g);
     }
     const had = this.#recorded.get(s);
     for (const scope of had?.scopes ?? []) {
@@ -277,8 +277,8 @@ export class Cluster<D = SessionData> {
     }
     s.claimedBy = p.e;
     const snap: Snapshot = {
-      id: s.id, mode: s.mode, protocol: s.protocol, url: s.url, headers: [...s.headers], remoteAddress: s.remoteAddress,
-      data: s.data, groups: [...s.groups], alias: s.alias, available: s.available, pub: s.publicData, authenticated: s.authenticated,
+      id: s.id, mode: s.mode, protocol: s.protocol, url: s.url, headers: s.headerPairs(), remoteAddress: s.remoteAddress,
+      data: s.data, groups: s.groupNames(), alias: s.alias, available: s.available, pub: s.publicData, authenticated: s.authenticated,
     };
     this.#reply(p, snap);
   }

@@ -155,7 +155,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
       const { g, t } = f;
       const maxGroups = hub.options.limits?.groupsPerSession ?? 64;
       // Joins still waiting for `authorize` count too: a burst of joins must not slip past the cap.
-      if (t === "join" && !s.groups.has(g) && s.groups.size + s.joining >= maxGroups) {
+      if (t === "join" && !s.inGroup(g) && s.groupCount + s.joining >= maxGroups) {
         s.sendRaw(encodeError(f.id, "forbidden", `group limit reached (${maxGroups})`));
         return;
       }

@@ -36,7 +36,7 @@ export function deliver<D>(
     for (const id of to) {
       const s = hub.sessions.get(id);
       if (!s || s.state === CLOSING || s.state === CLOSED || !s.authenticated || except.includes(id)) continue;
-      if (group !== undefined && !s.groupSet?.has(group)) continue;
+      if (group !== undefined && !s.inGroup(group)) continue;
       write(s);
     }
     return;
@@ -52,7 +52,7 @@ export function deliver<D>(
     native = true;
   } else if (d?.publishExcept && except.length === 1) {
     const self = hub.sessions.get(except[0]!);
-    if (self && self.open && self.authenticated && (group === undefined || self.groupSet?.has(group))) {
+    if (self && self.open && self.authenticated && (group === undefined || self.inGroup(group))) {
       d.publishExcept(self.socket, hostTopic("raw", group), (raw ??= rawFrame(data)));
       d.publishExcept(self.socket, hostTopic("envelope", group), (env ??= encodeEvent(event, data, seq)));
       native = true;

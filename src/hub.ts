@@ -137,9 +137,7 @@ export class Hub<D = SessionData, A = unknown> {
   join(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
     if (!s || s.state === CLOSED) return;
-    const set = (s.groupSet ??= new Set());
-    if (set.has(group)) return;
-    set.add(group);
+    if (!s.addGroup(group)) return;
     let members = this.groupMap.get(group);
     if (!members) {
       this.groupMap.set(group, (members = new Set()));
@@ -154,7 +152,7 @@ export class Hub<D = SessionData, A = unknown> {
   /** Take a session (or session id) out of a group; an empty group disappears. O(1). */
   leave(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
-    if (!s?.groupSet?.delete(group)) return;
+    if (!s?.removeGroup(group)) return;
     const members = this.groupMap.get(group);
     members?.delete(s);
     if (members && members.size === 0) {
@@ -333,7 +331,7 @@ export class Hub<D = SessionData, A = unknown> {
     const d = this.driver;
     if (!d?.subscribe) return;
     d.subscribe(s.socket, hostTopic(s.mode));
-    for (const g of s.groups) d.subscribe(s.socket, hostTopic(s.mode, g));
+    for (const g of s.groupNames()) d.subscribe(s.socket, hostTopic(s.mode, g));
   }
 
   /** @internal report an error to the error hook; never throws */

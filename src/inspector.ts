@@ -282,7 +282,7 @@ export function createInspector(hub: Hub<any, any>, options: InspectorOptions): 
 function sessionMatches(s: Session<any>, q: string): boolean {
   if (s.id.toLowerCase().includes(q) || s.remoteAddress.toLowerCase().includes(q) || s.mode === q) return true;
   if (s.alias?.toLowerCase().includes(q)) return true;
-  for (const g of s.groups) if (g.toLowerCase().includes(q)) return true;
+  for (const g of s.groupNames()) if (g.toLowerCase().includes(q)) return true;
   return false;
 }
 
@@ -300,7 +300,7 @@ function row(s: Session<any>): SessionRow {
     state: s.open ? "open" : s.live ? "detached" : "closing",
     authenticated: s.authenticated,
     visible: visible(s),
-    groups: [...s.groups],
+    groups: s.groupNames(),
     remoteAddress: s.remoteAddress,
     path: s.path,
     openedAt: s.openedAt,

@@ -19,7 +19,7 @@ export function openSession<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D
     if (resumed) return resumed;
   }
   const needsAuth = hub.options.authenticate !== undefined && a.mode === "envelope" && !a.auth;
-  const s = new Session<D>(hub, socket, a.id, { ...a, authenticated: false });
+  const s = new Session<D>(hub, socket, a.id, a); // unauthenticated until applyAuth
   register(hub, s);
   let rt: string | undefined;
   if (rp?.acks) {
@@ -91,7 +91,7 @@ export function finishSession<D>(hub: Hub<D, any>, s: Session<D>, code: number, 
   }
   clearAuthTimer(s);
   hub.sessions.delete(s.id);
-  if (s.groupSet) for (const g of [...s.groupSet]) hub.leave(s, g);
+  for (const g of s.groupNames()) hub.leave(s, g);
   hub.presence.closed(s, info);
   if (hub.sharedBroker) hub.link.unsubscribe("s:" + s.id);
   s.failPending();

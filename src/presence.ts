@@ -118,7 +118,7 @@ export class Presence<D> {
   /** Answer a client's `who` (cluster-wide): it must be available and, for a group, a member. */
   who(s: Session<D>, group?: string): PublicInfo[] | Promise<PublicInfo[]> {
     if (!s.available) throw new WirehubError("unavailable", "unavailable sessions see no presence");
-    if (group !== undefined && !s.groups.has(group)) throw new WirehubError("forbidden", `not a member of "${group}"`);
+    if (group !== undefined && !s.inGroup(group)) throw new WirehubError("forbidden", `not a member of "${group}"`);
     return this.listAll(group);
   }
 
@@ -160,7 +160,7 @@ export class Presence<D> {
   }
 
   #scopes(s: Session<D>): (string | undefined)[] {
-    const scopes: (string | undefined)[] = this.#hub.options.presence === "off" ? [] : [...s.groups];
+    const scopes: (string | undefined)[] = this.#hub.options.presence === "off" ? [] : s.groupNames();
     if (this.#hub.options.presence === "hub") scopes.push(undefined);
     return scopes;
   }

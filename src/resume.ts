@@ -39,7 +39,9 @@ export function resumeSettings(o: false | ResumeOptions | undefined): Required<R
 }
 
 /** Read the resume query parameters of an upgrade URL. */
-export function resumeParams(url: string): { acks: boolean; token?: string; seq: number; valid: boolean } {
+export function resumeParams(url: string): { readonly acks: boolean; readonly token?: string; readonly seq: number; readonly valid: boolean } {
+  // Most upgrades name no resume parameter: no URL parsing for them (a "%" may encode one).
+  if (!url.includes("wh_") && !url.includes("%")) return NO_RESUME;
   const q = new URL(url).searchParams;
   const token = q.get("wh_resume") ?? undefined;
   const raw = q.get("wh_seq") ?? "0";
@@ -47,6 +49,8 @@ export function resumeParams(url: string): { acks: boolean; token?: string; seq:
   // A malformed offset fails closed: a fresh session, never a replay from a guessed position.
   return { acks: q.get("wh_ack") === "1" || token !== undefined, token, seq, valid: seq >= 0 };
 }
+
+const NO_RESUME = { acks: false, token: undefined, seq: 0, valid: true } as const;
 
 /** Remember a frame sent to `s` with sequence number `seq`. */
 export function ringPush(s: Session<any>, seq: number, frame: string, max: number, key: string = ""): void {

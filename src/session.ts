@@ -72,8 +72,8 @@ export class Session<D = SessionData> {
   readonly id: string;
   /** The upgrade request's URL. */
   readonly url: string;
-  /** The upgrade request's headers. */
-  readonly headers: Headers;
+  /** @internal the upgrade headers, packed (see {@link packHeaders}) until {@link headers} first builds them */
+  hdrs: Headers | string;
   /** The peer address the host reported, or `""`. */
   readonly remoteAddress: string;
   /** The negotiated subprotocol, or `""`. */
@@ -90,75 +90,174 @@ export class Session<D = SessionData> {
   rtt: number = -1;
   /** When the client last pinged (ms since the epoch; the open time until it does). */
   lastPing: number;
-  /** @internal `lastSeen` and `lastPing` as in the last snapshot a hibernating host stored */
-  savedSeen = 0;
-  /** @internal */
-  savedPing = 0;
   /** @internal when the oldest unanswered server ping went out, 0 when none */
   pingSentAt = 0;
   /** Public alias once set by authentication or {@link set}; `undefined` means invisible. Change it with {@link set}. */
   alias: string | undefined = undefined;
   /** Whether the session is available (sees presence, can be messaged privately). Change it with {@link set}. */
   available: boolean = true;
-  /** Public immutable data visible to other clients, set at authentication. */
-  publicData: unknown = undefined;
   /** Whether the session has authenticated (always `true` when the hub requires no auth). */
   authenticated: boolean;
   /** @internal host socket (replaced when a new connection resumes the session) */
   socket: unknown;
   /** @internal */
   readonly hub: Hub<D, any>;
-  /** @internal group names */
-  groupSet: Set<string> | undefined = undefined;
+  /**
+   * @internal group names: none, an array of up to {@link FEW_GROUPS} (built anew on each change,
+   * so it never carries spare capacity), or a `Set` past that or once {@link groups} was read
+   */
+  gs: readonly string[] | Set<string> | undefined = undefined;
   /** @internal */
   state: 0 | 1 | 2 | 3 = OPEN;
-  /** @internal replay buffer, when the client acknowledges (resume) */
-  ring: Ring | undefined = undefined;
-  /** @internal current resume token */
-  resumeToken: string | undefined = undefined;
-  /** @internal end of the resume window of a detached session */
-  detachTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** @internal server→client requests awaiting an answer */
-  pending: Map<FrameId, Pending> | undefined = undefined;
-  /** @internal */
-  nextId = 0;
-  /** @internal authentication deadline */
-  authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** @internal failed auth frames so far */
-  authFailures = 0;
   /** @internal async request handlers still running */
   inflight = 0;
-  /** @internal client joins waiting for the authorize hook */
-  joining = 0;
   /** @internal rate-limit bucket */
   bucket: Bucket | undefined = undefined;
   /** @internal an over-limit error frame was sent since the bucket last allowed a message */
   limited = false;
   /** @internal the last send was queued by the host (check the buffer before the next) */
   congested = false;
+  /** @internal what few sessions ever need (resume, auth, requests to the client, cluster hand-over), made on first write */
+  rare: Rare | undefined = undefined;
+
+  /** Public immutable data visible to other clients, set at authentication. */
+  get publicData(): unknown {
+    return this.rare?.publicData;
+  }
+  set publicData(v: unknown) {
+    if (v !== undefined || this.rare) this.#rare().publicData = v;
+  }
+  /** @internal `lastSeen` as in the last snapshot a hibernating host stored */
+  get savedSeen(): number {
+    return this.rare?.savedSeen ?? 0;
+  }
+  set savedSeen(v: number) {
+    if (v !== 0 || this.rare) this.#rare().savedSeen = v;
+  }
+  /** @internal `lastPing` as in the last snapshot a hibernating host stored */
+  get savedPing(): number {
+    return this.rare?.savedPing ?? 0;
+  }
+  set savedPing(v: number) {
+    if (v !== 0 || this.rare) this.#rare().savedPing = v;
+  }
+  /** @internal replay buffer, when the client acknowledges (resume) */
+  get ring(): Ring | undefined {
+    return this.rare?.ring;
+  }
+  set ring(v: Ring | undefined) {
+    if (v !== undefined || this.rare) this.#rare().ring = v;
+  }
+  /** @internal current resume token */
+  get resumeToken(): string | undefined {
+    return this.rare?.resumeToken;
+  }
+  set resumeToken(v: string | undefined) {
+    if (v !== undefined || this.rare) this.#rare().resumeToken = v;
+  }
+  /** @internal end of the resume window of a detached session */
+  get detachTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.rare?.detachTimer;
+  }
+  set detachTimer(v: ReturnType<typeof setTimeout> | undefined) {
+    if (v !== undefined || this.rare) this.#rare().detachTimer = v;
+  }
+  /** @internal server→client requests awaiting an answer */
+  get pending(): Map<FrameId, Pending> | undefined {
+    return this.rare?.pending;
+  }
+  set pending(v: Map<FrameId, Pending> | undefined) {
+    if (v !== undefined || this.rare) this.#rare().pending = v;
+  }
+  /** @internal id of the last server→client request */
+  get nextId(): number {
+    return this.rare?.nextId ?? 0;
+  }
+  set nextId(v: number) {
+    if (v !== 0 || this.rare) this.#rare().nextId = v;
+  }
+  /** @internal authentication deadline */
+  get authTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.rare?.authTimer;
+  }
+  set authTimer(v: ReturnType<typeof setTimeout> | undefined) {
+    if (v !== undefined || this.rare) this.#rare().authTimer = v;
+  }
+  /** @internal failed auth frames so far */
+  get authFailures(): number {
+    return this.rare?.authFailures ?? 0;
+  }
+  set authFailures(v: number) {
+    if (v !== 0 || this.rare) this.#rare().authFailures = v;
+  }
+  /** @internal client joins waiting for the authorize hook */
+  get joining(): number {
+    return this.rare?.joining ?? 0;
+  }
+  set joining(v: number) {
+    if (v !== 0 || this.rare) this.#rare().joining = v;
+  }
   /** @internal resolves a graceful shutdown's wait */
-  onClosed: (() => void) | undefined = undefined;
+  get onClosed(): (() => void) | undefined {
+    return this.rare?.onClosed;
+  }
+  set onClosed(v: (() => void) | undefined) {
+    if (v !== undefined || this.rare) this.#rare().onClosed = v;
+  }
   /** @internal being handed between instances of a cluster: its presence changes are not announced, its end runs no hook */
-  quiet = false;
+  get quiet(): boolean {
+    return this.rare?.quiet ?? false;
+  }
+  set quiet(v: boolean) {
+    if (v || this.rare) this.#rare().quiet = v;
+  }
   /** @internal the resume token another instance claimed this session with (cluster hand-over) */
-  claimedBy: string | undefined = undefined;
+  get claimedBy(): string | undefined {
+    return this.rare?.claimedBy;
+  }
+  set claimedBy(v: string | undefined) {
+    if (v !== undefined || this.rare) this.#rare().claimedBy = v;
+  }
+  #rare(): Rare {
+    return (this.rare ??= new Rare());
+  }
 
   /** @internal sessions are made by the hub */
   constructor(hub: Hub<D, any>, socket: unknown, id: string, init: {
-    url: string; headers: Headers; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated: boolean; openedAt?: number;
+    url: string; headers: Headers; packedHeaders?: string; remoteAddress: string; protocol: string; mode: Mode; data: D; authenticated?: boolean; openedAt?: number;
   }) {
     this.hub = hub;
     this.socket = socket;
     this.id = id;
     this.url = init.url;
-    this.headers = init.headers;
+    this.hdrs = init.packedHeaders ?? packHeaders(init.headers);
     this.remoteAddress = init.remoteAddress;
     this.protocol = init.protocol;
     this.mode = init.mode;
     this.data = init.data;
-    this.authenticated = init.authenticated;
+    this.authenticated = init.authenticated ?? false;
     this.lastSeen = this.lastPing = Date.now();
     this.openedAt = init.openedAt ?? this.lastSeen;
+  }
+
+  /**
+   * The upgrade request's headers. Idle sessions keep them packed in one string (a `Headers`
+   * object per session costs several hundred bytes on every host); the first read builds the
+   * `Headers` object, and later reads return that same object.
+   */
+  get headers(): Headers {
+    const h = this.hdrs;
+    return typeof h === "string" ? (this.hdrs = unpackHeaders(h)) : h;
+  }
+
+  /** @internal the upgrade headers as name/value pairs, without building a `Headers` object */
+  headerPairs(): [string, string][] {
+    const h = this.hdrs;
+    if (typeof h !== "string") return [...h];
+    const p = h === "" ? [] : h.split("\n");
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < p.length; i += 2) out.push([p[i]!, p[i + 1]!]);
+    return out;
   }
 
   /** The upgrade URL's path. */
@@ -178,7 +277,50 @@ export class Session<D = SessionData> {
 
   /** The groups this session is in. */
   get groups(): ReadonlySet<string> {
-    return this.groupSet ?? EMPTY;
+    const g = this.gs;
+    if (g === undefined) return EMPTY;
+    // A live view: from now on the names are kept in this Set, which later joins and leaves update.
+    return g instanceof Set ? g : (this.gs = new Set(g));
+  }
+
+  /** @internal whether the session is in `group` */
+  inGroup(group: string): boolean {
+    const g = this.gs;
+    return g === undefined ? false : g instanceof Set ? g.has(group) : g.includes(group);
+  }
+
+  /** @internal how many groups the session is in */
+  get groupCount(): number {
+    const g = this.gs;
+    return g === undefined ? 0 : g instanceof Set ? g.size : g.length;
+  }
+
+  /** @internal a copy of the session's group names */
+  groupNames(): string[] {
+    const g = this.gs;
+    return g === undefined ? [] : [...g];
+  }
+
+  /** @internal add a group name; `false` when the session was in it already */
+  addGroup(group: string): boolean {
+    const g = this.gs;
+    if (g === undefined) this.gs = [group];
+    else if (g instanceof Set) {
+      if (g.has(group)) return false;
+      g.add(group);
+    } else if (g.includes(group)) return false;
+    else this.gs = g.length < FEW_GROUPS ? [...g, group] : new Set(g).add(group);
+    return true;
+  }
+
+  /** @internal remove a group name; `false` when the session was not in it */
+  removeGroup(group: string): boolean {
+    const g = this.gs;
+    if (g === undefined) return false;
+    if (g instanceof Set) return g.delete(group);
+    if (!g.includes(group)) return false;
+    this.gs = g.length === 1 ? undefined : g.filter((x) => x !== group);
+    return true;
   }
 
   /** Bytes the host has buffered for this session, or 0 where the host cannot tell. */
@@ -302,6 +444,47 @@ export class Session<D = SessionData> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+
+/** Group names a session keeps in a plain array before it switches to a `Set`. */
+const FEW_GROUPS = 8;
+
+/** The session state few sessions ever need, kept out of the `Session` object itself. */
+class Rare {
+  publicData: unknown = undefined;
+  savedSeen = 0;
+  savedPing = 0;
+  ring: Ring | undefined = undefined;
+  resumeToken: string | undefined = undefined;
+  detachTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  pending: Map<FrameId, Pending> | undefined = undefined;
+  nextId = 0;
+  authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  authFailures = 0;
+  joining = 0;
+  onClosed: (() => void) | undefined = undefined;
+  quiet = false;
+  claimedBy: string | undefined = undefined;
+}
+
+/**
+ * Pack headers into one flat string, `name\nvalue\nname\nvalue`: a header name or value can
+ * never hold a line feed, and one string costs far less than a `Headers` object (or an array
+ * of pairs) kept per session. `join` gives a flat string, never a rope of the pieces.
+ */
+export function packHeaders(h: Headers): string {
+  const parts: string[] = [];
+  h.forEach((v, k) => void parts.push(k, v)); // no [name, value] array per header, unlike for-of
+  return parts.join("\n");
+}
+
+/** The `Headers` of a string from {@link packHeaders}. */
+export function unpackHeaders(packed: string): Headers {
+  const h = new Headers();
+  if (packed === "") return h;
+  const p = packed.split("\n");
+  for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i]!, p[i + 1]!);
+  return h;
+}
 
 /** The raw-mode form of a payload: strings and bytes untouched, anything else as JSON text. */
 export function rawFrame(data: unknown): string | Uint8Array {

@@ -7,7 +7,7 @@ import { resumeParams } from "./resume.ts";
 import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";
 import type { Mode, UpgradeInfo } from "./types.ts";
-import type { SessionData } from "./session.ts";
+import { packHeaders, type SessionData } from "./session.ts";
 
 /**
  * What the upgrade hook may return: nothing or `true` to accept; `{ data }` to accept with
@@ -42,6 +42,11 @@ export interface Admission<D = SessionData> {
   readonly remoteAddress: string;
   /** Set when the upgrade hook authenticated the session. */
   readonly auth?: Omit<AuthResult<D>, "client" | "data">;
+  /**
+   * @internal `headers` packed into one string for the session, taken while the request is
+   * alive (Deno cannot read a request's headers once it has been answered)
+   */
+  readonly packedHeaders?: string;
 }
 
 /**
@@ -144,7 +149,8 @@ export async function admit<D>(hub: Hub<D, any>, request: Request, info: Upgrade
       auth = r.auth;
     }
   }
-  const a = { id: newId(), mode, protocol, data, url: request.url, headers: request.headers, remoteAddress: info.remoteAddress ?? "" };
+  const headers = request.headers;
+  const a = { id: newId(), mode, protocol, data, url: request.url, headers, remoteAddress: info.remoteAddress ?? "", packedHeaders: packHeaders(headers) };
   if (hub.cluster && hub.resume && mode === "envelope") {
     // A resume token this instance does not know may name a session held by another instance:
     // take it over now (upgrades are async, opens are not); `open` then resumes it as usual.
