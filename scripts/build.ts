@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   rmSync(join(root, "dist"), { recursive: true, force: true });
   const entries = exportSources(pkg.exports);
   // The module graph (JavaScript imports only: type-only modules need no .js file).
-  const graph = await build({ entryPoints: entries, absWorkingDir: root, bundle: true, packages: "external", write: false, metafile: true, outdir: "dist", logLevel: "error" });
+  const graph = await build({ entryPoints: entries, absWorkingDir: root, bundle: true, format: "esm", packages: "external", write: false, metafile: true, outdir: "dist", logLevel: "error" });
   const modules = Object.keys(graph.metafile.inputs).map((f) => relative(root, join(root, f))).sort();
   await build({
     entryPoints: modules,
