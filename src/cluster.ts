@@ -31,6 +31,8 @@ export type { InstanceEntry, RemotePeer } from "./cluster-node.ts";
 
 /** How long an instance waits for another's answer in a hand-over or a private message. */
 const ANSWER_MS = 5_000;
+/** How long a private message whose recipient the store did not list waits before it reads once more. */
+const MISS_RETRY_MS = 100;
 
 /**
  * The store scope of instance entries: each instance keeps one, under its own id, rewritten at
@@ -161,17 +163,25 @@ export class Cluster<D = SessionData> {
 
   /**
    * Send a private message to the visible sessions named `to` (alias or id) held by other
-   * instances. Resolves with how many were found there and how many took it.
+   * instances. Resolves with how many were found there and how many took it. `retryMiss`: read
+   * the store once more when it lists nobody (the caller found no local recipient either).
    */
-  async direct(from: Session<D>, to: string, data: unknown): Promise<{ found: number; n: number }> {
+  async direct(from: Session<D>, to: string, data: unknown, retryMiss = false): Promise<{ found: number; n: number }> {
     const me = this.#hub.id;
     const other = (e: StoreEntry): boolean => e.node !== me && e.sid !== from.id;
-    let byAlias: StoreEntry[], byId: StoreEntry[];
-    try {
-      [byAlias, byId] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
-    } catch (error) {
-      this.#hub.report(error); // the store is out of reach: only local recipients are found
-      return { found: 0, n: 0 };
+    let byAlias: StoreEntry[] = [], byId: StoreEntry[] = [];
+    // A read right after another instance's write can still miss it (seen with NATS KV under
+    // load, while a `who` already listed the recipient): with `retryMiss` (no local recipient
+    // either), a miss is read once more, a little later.
+    for (let attempt = 0; attempt < (retryMiss ? 2 : 1); attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, MISS_RETRY_MS));
+      try {
+        [byAlias, byId] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
+      } catch (error) {
+        this.#hub.report(error); // the store is out of reach: only local recipients are found
+        return { found: 0, n: 0 };
+      }
+      if (byAlias.some(other) || byId.some(other)) break;
     }
     const aliasNodes = new Set(byAlias.filter(other).map((e) => e.node));
     const idNodes = new Set(byId.filter(other).map((e) => e.node));

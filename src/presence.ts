@@ -133,7 +133,7 @@ export class Presence<D> {
     if (byId && visible(byId) && byId !== from) targets.add(byId);
     for (const s of this.byAlias(to)) if (visible(s) && s !== from) targets.add(s);
     // Recipients held by other instances are looked up in the cluster's store and answer from there.
-    const remote = this.#hub.cluster?.direct(from, to, data);
+    const remote = this.#hub.cluster?.direct(from, to, data, targets.size === 0);
     const local = targets.size === 0 ? 0 : await this.deliverDirect(from, [...targets], data, this.#hub.id + "." + this.#hub.nextKey());
     const far = remote ? await remote : { found: 0, n: 0 };
     if (targets.size === 0 && far.found === 0) throw new WirehubError("not_found", `no available recipient "${to}"`);
