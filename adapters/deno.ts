@@ -28,6 +28,8 @@ export interface DenoServeInfo {
 }
 interface DenoServer {
   readonly addr: DenoNetAddr;
+  /** Settles when the server stops; rejects when its accept loop fails. */
+  readonly finished: Promise<void>;
   shutdown(): Promise<void>;
 }
 declare const Deno: {
@@ -170,6 +172,11 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
       return new Response(isUpgrade ? "not found" : "expected a WebSocket upgrade", { status: isUpgrade ? 404 : 426 });
     },
   );
+  // Deno's accept loop ends by rejecting `finished` when accepting fails (out of file
+  // descriptors, say). Unhandled, that rejection ends the process and every open session with
+  // it; handled, the open sessions carry on and the error hook is told. New connections are
+  // not accepted after that: Deno does not restart its loop.
+  server.finished.catch((error: unknown) => hub.report(error));
   const { hostname, port } = server.addr;
   const scheme = options.tls ? "wss" : "ws";
   const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
@@ -179,7 +186,7 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
     url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
     async stop() {
       await hub.close();
-      await server.shutdown();
+      await server.shutdown().catch(() => {}); // after a failed accept loop there is nothing left to shut
     },
   });
 }

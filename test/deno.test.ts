@@ -23,3 +23,67 @@ test("Deno idleTimeout: Deno's own idle pings only for sessions the hub cannot c
   expect(denoIdleTimeout({}, "envelope", 5)).toBe(5);
   expect(denoIdleTimeout({}, "raw", 0)).toBe(0);
 });
+
+test("Deno out of file descriptors: the failed accept loop is reported, the process and its open sessions live on", async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const root = join(import.meta.dir, "..");
+  const dir = mkdtempSync(join(tmpdir(), "wirehub-emfile-"));
+  const entry = join(dir, "server.ts");
+  writeFileSync(entry, [
+    `import { createHub } from ${JSON.stringify(join(root, "src/mod.ts"))};`,
+    `import { serve } from ${JSON.stringify(join(root, "adapters/deno.ts"))};`,
+    `const hub = createHub({ rateLimit: false, message: (s, m) => void s.send(m.data), error: (e) => console.log("reported " + String((e as Error).message ?? e)) });`,
+    `const server = await serve(hub, { port: 0, hostname: "127.0.0.1" });`,
+    `console.log("listening " + server.port);`,
+  ].join("\n"));
+  // A descriptor limit far below what the test opens: Deno's accept fails with EMFILE.
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const proc = Bun.spawn(["sh", "-c", `ulimit -n 96 && exec "$0" run --quiet --no-config --allow-net --allow-read "$1"`, deno, entry], { stdout: "pipe", stderr: "pipe" });
+  const lines: string[] = [];
+  const waiters: Array<() => void> = [];
+  (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += dec.decode(chunk);
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      lines.push(...parts);
+      for (const w of waiters.splice(0)) w();
+    }
+    ended = true;
+    for (const w of waiters.splice(0)) w();
+  })();
+  let ended = false;
+  const line = async (re: RegExp): Promise<string> => {
+    for (;;) {
+      const hit = lines.find((l) => re.test(l));
+      if (hit) return hit;
+      if (ended) throw new Error(`the server exited (${await proc.exited}): ${await new Response(proc.stderr).text()}`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const sockets: WebSocket[] = [];
+  try {
+    const port = Number((await line(/^listening \d+/)).split(" ")[1]);
+    const first = new WebSocket(`ws://127.0.0.1:${port}/`);
+    sockets.push(first);
+    await new Promise((r, f) => ((first.onopen = r), (first.onerror = f)));
+    // Far more connections than the limit allows; some fail, and Deno's accept loop gives up.
+    for (let i = 0; i < 150; i++) sockets.push(new WebSocket(`ws://127.0.0.1:${port}/`));
+    expect(await line(/^reported /)).toMatch(/open files|os error 24/i);
+    expect(proc.exitCode).toBeNull(); // the process lives on
+    // A session opened before still works.
+    const echoed = new Promise<string>((r) => (first.onmessage = (e) => r(String(e.data))));
+    first.send("still here");
+    expect(await echoed).toBe("still here");
+    expect(proc.exitCode).toBeNull();
+  } finally {
+    for (const s of sockets) s.close();
+    proc.kill(9);
+    await proc.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
