@@ -58,7 +58,6 @@ function fail(message: string, code = "bad_frame"): never {
 const ESCAPED_IN_JSON = /["\\\u0000-\u001f]/;
 const EVT_HEAD = '{"t":"evt","e":"';
 const REQ_HEAD = '{"t":"req","id":';
-const PLAIN_ID = /^(?:0|[1-9][0-9]{0,14})$/; // a JSON integer that is always safe
 
 /** A JSON string member's value starting at `from` (just past its opening quote) when it holds no escapes; its end quote's index in `end[0]`. */
 function plainString(text: string, from: number, end: number[]): string | undefined {
@@ -71,6 +70,37 @@ function plainString(text: string, from: number, end: number[]): string | undefi
 }
 const at: number[] = [0];
 
+// The last name read, reused when the next frame names the same event or method (the common
+// case): the same string object again, already validated, with no new substring to build,
+// check and hash for the listener lookup.
+let lastName = "";
+function nameAt(text: string, from: number, end: number[]): string | undefined {
+  const n = lastName;
+  // `n` holds no quote or backslash, so a quote right after it is the name's closing quote.
+  if (n.length > 0 && text.charCodeAt(from + n.length) === 34 && text.startsWith(n, from)) {
+    end[0] = from + n.length;
+    return n;
+  }
+  const v = plainString(text, from, end);
+  if (v !== undefined) lastName = v;
+  return v;
+}
+
+/** A JSON integer of 1-15 digits (always safe) starting at `from` and ending right before a comma, or -1; the comma's index in `end[0]`. */
+function plainInt(text: string, from: number, end: number[]): number {
+  let v = 0;
+  let i = from;
+  for (; i < from + 16; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  const digits = i - from;
+  if (digits === 0 || digits > 15 || (digits > 1 && text.charCodeAt(from) === 48) || text.charCodeAt(i) !== 44) return -1;
+  end[0] = i;
+  return v;
+}
+
 /**
  * The fast path of {@link decodeFrame}: `evt` and `req` frames in wirehub's own member order,
  * `d` last or absent. `undefined` for anything else (the general path decides, errors included).
@@ -78,17 +108,16 @@ const at: number[] = [0];
 function fastFrame(text: string, depth: number | undefined): ClientFrame | undefined {
   let f: { t: "evt"; e: string; d?: unknown } | { t: "req"; id: number; m: string; d?: unknown };
   if (text.startsWith(EVT_HEAD)) {
-    const e = plainString(text, EVT_HEAD.length, at);
+    const e = nameAt(text, EVT_HEAD.length, at);
     if (e === undefined || !isName(e)) return undefined;
     f = { t: "evt", e };
   } else if (text.startsWith(REQ_HEAD)) {
-    const c = text.indexOf(",", REQ_HEAD.length);
-    if (c < 0) return undefined;
-    const id = text.slice(REQ_HEAD.length, c);
-    if (!PLAIN_ID.test(id) || !text.startsWith('"m":"', c + 1)) return undefined;
-    const m = plainString(text, c + 6, at);
+    const id = plainInt(text, REQ_HEAD.length, at);
+    const c = at[0]!;
+    if (id < 0 || !text.startsWith('"m":"', c + 1)) return undefined;
+    const m = nameAt(text, c + 6, at);
     if (m === undefined || !isName(m)) return undefined;
-    f = { t: "req", id: Number(id), m };
+    f = { t: "req", id, m };
   } else return undefined;
   const i = at[0]! + 1; // just past the name's closing quote
   const last = text.length - 1;

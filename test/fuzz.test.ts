@@ -79,8 +79,9 @@ const fastShaped = fc
       fc.constant(',"b":"AAAA"'),
     ),
     fc.constantFrom("}", "", " }", "}}", ',"id":1}', ',"m":"x"}'),
+    fc.constantFrom("12", "0", "007", "-1", "1e3", "1.5", "123456789012345", "1234567890123456", "", " 7", "9007199254740993"),
   )
-  .map(([head, name, rest, end]) => head + (head.endsWith("id\":") ? "12," + '"m":' : "") + name + rest + end);
+  .map(([head, name, rest, end, id]) => head + (head.endsWith("id\":") ? id + ',"m":' : "") + name + rest + end);
 
 test("decodeFrame: the fast path decodes 30,000 frames exactly as the general path does", () => {
   // A leading space is valid JSON whitespace that the fast path never takes: the reference.
