@@ -111,6 +111,9 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   lines.push(`- Settings: echo ${cfg.conns} connections × ${cfg.inflight} in flight, ${cfg.size}-byte messages, ${cfg.warmup} s warm-up + ${cfg.duration} s measured; ` +
     `fan-out ${cfg.fanoutConns} connections in one group, ${cfg.broadcasts} broadcasts (at most ${cfg.window} unfinished); memory ${cfg.memorySessions} idle sessions; ` +
     `connections up to ${cfg.maxConnections.toLocaleString("en-US")} from ${cfg.srcs} source addresses.`);
+  if (result.connectionsRerun) {
+    lines.push(`- The connection scenario was re-run on its own at ${result.connectionsRerun.started.slice(0, 16).replace("T", " ")} UTC, ${result.connectionsRerun.why}; its figures below are from that run.`);
+  }
   lines.push(`- Each figure: median (min–max) of the runs. Ratios are per run (a wirehub figure over the raw host's figure from the same run), then median (min–max).`);
   lines.push(`- \`srv\` and \`gen\`: CPU time over wall time of the server process and of the generator during the measured window (1.00 = one core busy). ` +
     `A generator at ≥ ${SAT} is marked ⚠: that figure may be the generator's limit, not the server's.`, "");
