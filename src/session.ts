@@ -2,12 +2,17 @@
  * A session: one connected client, as the hub sees it.
  * @module
  */
-import { ClosedError, RemoteError, TimeoutError } from "./errors.ts";
+import { ClosedError, RemoteError } from "./errors.ts";
 import { encodeEvent, encodeFrame, type FrameId } from "./protocol.ts";
 import type { BroadcastTarget, Mode, SendStatus } from "./types.ts";
 import type { Hub } from "./hub.ts";
 import type { Ring } from "./resume.ts";
 import type { Bucket } from "./limits.ts";
+import { awaitAnswer, failAll, Rare, settlePending, type Pending } from "./session-rare.ts";
+import { smallAdd, smallDelete, smallHas, smallSize, type SmallSet } from "./small-set.ts";
+import { packHeaders, rawFrame, unpackHeaders, wireCloseCode, wireCloseReason } from "./wire.ts";
+
+export { packHeaders, rawFrame, unpackHeaders, wireCloseCode, wireCloseReason } from "./wire.ts";
 
 /** The fields every session's server-side data may have; your own type replaces it. */
 export type SessionData = Record<string, unknown>;
@@ -30,38 +35,8 @@ export interface SessionRequestOptions {
   readonly timeout?: number;
 }
 
-interface Pending {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 /** @internal session lifecycle states; DETACHED waits for its client to resume */
 export const OPEN = 0, CLOSING = 1, CLOSED = 2, DETACHED = 3;
-
-/** Make a close code safe to put on the wire: 1000, 1001-1014 that may be sent, or 3000-4999. */
-export function wireCloseCode(code: number | undefined): number {
-  if (code === undefined || !Number.isInteger(code)) return 1000;
-  if (code === 1000 || code === 1001 || (code >= 1007 && code <= 1014 && code !== 1010) || code === 1002 || code === 1003) return code;
-  if (code >= 3000 && code <= 4999) return code;
-  return 1000;
-}
-
-/** Trim a close reason to the 123 bytes of UTF-8 a close frame can carry, on a character boundary. */
-export function wireCloseReason(reason: string | undefined): string {
-  if (typeof reason !== "string" || !reason) return ""; // never bytes or objects: nothing else goes on the wire
-  const enc = new TextEncoder();
-  if (enc.encode(reason).length <= 123) return reason;
-  let out = "";
-  let n = 0;
-  for (const ch of reason) {
-    const len = enc.encode(ch).length;
-    if (n + len > 123) break;
-    out += ch;
-    n += len;
-  }
-  return out;
-}
 
 /**
  * One connected client. `data` is server-side only; nothing in it is ever sent to a client
@@ -106,7 +81,7 @@ export class Session<D = SessionData> {
    * @internal group names: none, an array of up to {@link FEW_GROUPS} (built anew on each change,
    * so it never carries spare capacity), or a `Set` past that or once {@link groups} was read
    */
-  gs: readonly string[] | Set<string> | undefined = undefined;
+  gs: SmallSet = undefined;
   /** @internal */
   state: 0 | 1 | 2 | 3 = OPEN;
   /** @internal async request handlers still running */
@@ -285,41 +260,30 @@ export class Session<D = SessionData> {
 
   /** @internal whether the session is in `group` */
   inGroup(group: string): boolean {
-    const g = this.gs;
-    return g === undefined ? false : g instanceof Set ? g.has(group) : g.includes(group);
+    return smallHas(this.gs, group);
   }
 
   /** @internal how many groups the session is in */
   get groupCount(): number {
-    const g = this.gs;
-    return g === undefined ? 0 : g instanceof Set ? g.size : g.length;
+    return smallSize(this.gs);
   }
 
   /** @internal a copy of the session's group names */
   groupNames(): string[] {
-    const g = this.gs;
-    return g === undefined ? [] : [...g];
+    return this.gs === undefined ? [] : [...this.gs];
   }
 
   /** @internal add a group name; `false` when the session was in it already */
   addGroup(group: string): boolean {
-    const g = this.gs;
-    if (g === undefined) this.gs = [group];
-    else if (g instanceof Set) {
-      if (g.has(group)) return false;
-      g.add(group);
-    } else if (g.includes(group)) return false;
-    else this.gs = g.length < FEW_GROUPS ? [...g, group] : new Set(g).add(group);
+    if (smallHas(this.gs, group)) return false;
+    this.gs = smallAdd(this.gs, group, FEW_GROUPS);
     return true;
   }
 
   /** @internal remove a group name; `false` when the session was not in it */
   removeGroup(group: string): boolean {
-    const g = this.gs;
-    if (g === undefined) return false;
-    if (g instanceof Set) return g.delete(group);
-    if (!g.includes(group)) return false;
-    this.gs = g.length === 1 ? undefined : g.filter((x) => x !== group);
+    if (!smallHas(this.gs, group)) return false;
+    this.gs = smallDelete(this.gs, group);
     return true;
   }
 
@@ -362,21 +326,16 @@ export class Session<D = SessionData> {
 
   /**
    * Ask this client a question and await its answer (envelope sessions only).
-   * Rejects with {@link TimeoutError}, {@link RemoteError} or {@link ClosedError}.
+   * Rejects with `TimeoutError`, {@link RemoteError} or {@link ClosedError}.
    */
   request<R = unknown>(method: string, data?: unknown, options?: SessionRequestOptions): Promise<R> {
     if (this.mode !== "envelope") return Promise.reject(new RemoteError("not_found", "raw sessions cannot answer requests"));
     if (this.state !== OPEN) return Promise.reject(new ClosedError());
     const id = ++this.nextId;
     const ms = options?.timeout ?? this.hub.requestTimeout;
-    return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending?.delete(id);
-        reject(new TimeoutError(ms, `request "${method}"`));
-      }, ms);
-      (this.pending ??= new Map()).set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.hub.writeFrame(this, encodeFrame("req", { id, m: method }, data));
-    });
+    const answer = awaitAnswer<R>((this.pending ??= new Map()), id, ms, `request "${method}"`);
+    this.hub.writeFrame(this, encodeFrame("req", { id, m: method }, data));
+    return answer;
   }
 
   /** Change the public alias and/or availability; the session's groups get presence events. */
@@ -424,21 +383,12 @@ export class Session<D = SessionData> {
 
   /** @internal settle a pending server→client request */
   settle(id: FrameId, ok: boolean, value: unknown): void {
-    const p = this.pending?.get(id);
-    if (!p) return;
-    this.pending!.delete(id);
-    clearTimeout(p.timer);
-    if (ok) p.resolve(value);
-    else p.reject(value);
+    settlePending(this.pending, id, ok, value);
   }
 
   /** @internal reject everything pending; the session is gone */
   failPending(): void {
-    if (!this.pending) return;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new ClosedError());
-    }
+    if (this.pending) failAll(this.pending);
     this.pending = undefined;
   }
 }
@@ -448,49 +398,3 @@ const EMPTY: ReadonlySet<string> = new Set();
 /** Group names a session keeps in a plain array before it switches to a `Set`. */
 const FEW_GROUPS = 8;
 
-/** The session state few sessions ever need, kept out of the `Session` object itself. */
-class Rare {
-  publicData: unknown = undefined;
-  savedSeen = 0;
-  savedPing = 0;
-  ring: Ring | undefined = undefined;
-  resumeToken: string | undefined = undefined;
-  detachTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  pending: Map<FrameId, Pending> | undefined = undefined;
-  nextId = 0;
-  authTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  authFailures = 0;
-  joining = 0;
-  onClosed: (() => void) | undefined = undefined;
-  quiet = false;
-  claimedBy: string | undefined = undefined;
-}
-
-/**
- * Pack headers into one flat string, `name\nvalue\nname\nvalue`: a header name or value can
- * never hold a line feed, and one string costs far less than a `Headers` object (or an array
- * of pairs) kept per session. `join` gives a flat string, never a rope of the pieces.
- */
-export function packHeaders(h: Headers): string {
-  const parts: string[] = [];
-  h.forEach((v, k) => void parts.push(k, v)); // no [name, value] array per header, unlike for-of
-  return parts.join("\n");
-}
-
-/** The `Headers` of a string from {@link packHeaders}. */
-export function unpackHeaders(packed: string): Headers {
-  const h = new Headers();
-  if (packed === "") return h;
-  const p = packed.split("\n");
-  for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i]!, p[i + 1]!);
-  return h;
-}
-
-/** The raw-mode form of a payload: strings and bytes untouched, anything else as JSON text. */
-export function rawFrame(data: unknown): string | Uint8Array {
-  if (typeof data === "string") return data;
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return data === undefined ? "" : JSON.stringify(data);
-}

@@ -123,10 +123,20 @@ export function scaleSuite(b: BrokerProbe): void {
     const grace = await auth(B!, "grace");
     const isGrace = (op: string) => (f: F) => f.t === "presence" && f.op === op && (f.who as F).alias === "grace";
     expect((await ada.frame(isGrace("join"))).g).toBe("staff");
-    ada.send({ t: "who", id: 1, g: "staff" });
-    expect(((await ada.frame((f) => f.id === 1)).d as F[]).map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
-    grace.send({ t: "who", id: 2 });
-    expect(((await grace.frame((f) => f.id === 2)).d as F[]).map((w) => w.alias).sort()).toEqual(["ada", "grace"]);
+    // `who` reads the shared store, where each instance writes its own sessions: right after a
+    // join, the other instance's write may still be on its way. Ask again (bounded) until it shows.
+    let nextId = 100;
+    const who = async (c: typeof ada, g?: string): Promise<string[]> => {
+      let names: string[] = [];
+      for (let i = 0; i < 50 && names.length < 2; i++) {
+        const id = nextId++;
+        c.send(g === undefined ? { t: "who", id } : { t: "who", id, g });
+        names = ((await c.frame((f) => f.id === id)).d as F[]).map((w) => w.alias as string).sort();
+      }
+      return names;
+    };
+    expect(await who(ada, "staff")).toEqual(["ada", "grace"]);
+    expect(await who(grace)).toEqual(["ada", "grace"]);
     ada.send({ t: "dm", to: "grace", d: { text: "hello" }, id: 3 });
     expect(await ada.frame((f) => f.id === 3)).toEqual({ t: "res", id: 3, d: { n: 1 } });
     expect(await grace.frame((f) => f.t === "dm")).toMatchObject({ from: { sid: ada.sid, alias: "ada" }, d: { text: "hello" } });

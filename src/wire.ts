@@ -1,0 +1,58 @@
+/**
+ * What a session puts on the wire besides frames: close codes and reasons a close frame may
+ * carry, the raw-mode form of a payload, and the compact form of upgrade headers a session keeps.
+ * @module
+ */
+
+/** Make a close code safe to put on the wire: 1000, 1001-1014 that may be sent, or 3000-4999. */
+export function wireCloseCode(code: number | undefined): number {
+  if (code === undefined || !Number.isInteger(code)) return 1000;
+  if (code === 1000 || code === 1001 || (code >= 1007 && code <= 1014 && code !== 1010) || code === 1002 || code === 1003) return code;
+  if (code >= 3000 && code <= 4999) return code;
+  return 1000;
+}
+
+/** Trim a close reason to the 123 bytes of UTF-8 a close frame can carry, on a character boundary. */
+export function wireCloseReason(reason: string | undefined): string {
+  if (typeof reason !== "string" || !reason) return ""; // never bytes or objects: nothing else goes on the wire
+  const enc = new TextEncoder();
+  if (enc.encode(reason).length <= 123) return reason;
+  let out = "";
+  let n = 0;
+  for (const ch of reason) {
+    const len = enc.encode(ch).length;
+    if (n + len > 123) break;
+    out += ch;
+    n += len;
+  }
+  return out;
+}
+
+/**
+ * Pack headers into one flat string, `name\nvalue\nname\nvalue`: a header name or value can
+ * never hold a line feed, and one string costs far less than a `Headers` object (or an array
+ * of pairs) kept per session. `join` gives a flat string, never a rope of the pieces.
+ */
+export function packHeaders(h: Headers): string {
+  const parts: string[] = [];
+  h.forEach((v, k) => void parts.push(k, v)); // no [name, value] array per header, unlike for-of
+  return parts.join("\n");
+}
+
+/** The `Headers` of a string from {@link packHeaders}. */
+export function unpackHeaders(packed: string): Headers {
+  const h = new Headers();
+  if (packed === "") return h;
+  const p = packed.split("\n");
+  for (let i = 0; i + 1 < p.length; i += 2) h.append(p[i]!, p[i + 1]!);
+  return h;
+}
+
+/** The raw-mode form of a payload: strings and bytes untouched, anything else as JSON text. */
+export function rawFrame(data: unknown): string | Uint8Array {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return data === undefined ? "" : JSON.stringify(data);
+}
