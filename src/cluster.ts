@@ -31,7 +31,7 @@ export type { InstanceEntry, RemotePeer } from "./cluster-node.ts";
 
 /** How long an instance waits for another's answer in a hand-over or a private message. */
 const ANSWER_MS = 5_000;
-/** How long a private message whose recipient the store did not list waits before it reads once more. */
+/** How long a private message whose recipient the store did not list first waits before it reads again (then twice that, and four times). */
 const MISS_RETRY_MS = 100;
 
 /**
@@ -164,7 +164,8 @@ export class Cluster<D = SessionData> {
   /**
    * Send a private message to the visible sessions named `to` (alias or id) held by other
    * instances. Resolves with how many were found there and how many took it. `retryMiss`: read
-   * the store once more when it lists nobody (the caller found no local recipient either).
+   * the store again (up to three times, 700 ms in all) while it lists nobody (the caller found no
+   * local recipient either).
    */
   async direct(from: Session<D>, to: string, data: unknown, retryMiss = false): Promise<{ found: number; n: number }> {
     const me = this.#hub.id;
@@ -172,9 +173,9 @@ export class Cluster<D = SessionData> {
     let byAlias: StoreEntry[] = [], byId: StoreEntry[] = [];
     // A read right after another instance's write can still miss it (seen with NATS KV under
     // load, while a `who` already listed the recipient): with `retryMiss` (no local recipient
-    // either), a miss is read once more, a little later.
-    for (let attempt = 0; attempt < (retryMiss ? 2 : 1); attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, MISS_RETRY_MS));
+    // either), a miss is read again after 100, 200 and 400 ms.
+    for (let attempt = 0; attempt < (retryMiss ? 4 : 1); attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, MISS_RETRY_MS * 2 ** (attempt - 1)));
       try {
         [byAlias, byId] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
       } catch (error) {
