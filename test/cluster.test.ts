@@ -39,7 +39,8 @@ describe("cluster on a MemoryBroker", () => {
     expect(await until(ada, (f) => f.id === 2)).toEqual({ t: "res", id: 2, d: { n: 1 } });
     expect(await until(grace, (f) => f.t === "dm")).toEqual({ t: "dm", from: { sid: ada.session.id, alias: "ada" }, d: "hi" });
     a.host.send(ada, { t: "dm", id: 3, to: "nobody", d: "hi" });
-    expect(await until(ada, (f) => f.id === 3)).toMatchObject({ t: "err", c: "not_found" });
+    // Found nowhere: the store is read again for up to 700 ms before the answer.
+    expect(await until(ada, (f) => f.id === 3, 5000)).toMatchObject({ t: "err", c: "not_found" });
     b.hub.get(grace.session.id)!.close(1000);
     expect((await until(ada, (f) => f.t === "presence" && f.op === "leave")).who).toMatchObject({ alias: "grace" });
     expect(broker.subscribers("a:grace")).toBe(0);
