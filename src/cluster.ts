@@ -177,16 +177,18 @@ export class Cluster<D = SessionData> {
     for (let attempt = 0; attempt < (retryMiss ? 4 : 1); attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, MISS_RETRY_MS * 2 ** (attempt - 1)));
       try {
-        [byAlias, byId] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
+        const [a, i] = await Promise.all([this.#store.list("a:" + to), this.#store.list("all", to)]);
+        byAlias = a.filter(other);
+        byId = i.filter(other);
       } catch (error) {
         this.#hub.report(error); // the store is out of reach: only local recipients are found
         return { found: 0, n: 0 };
       }
-      if (byAlias.some(other) || byId.some(other)) break;
+      if (byAlias.length + byId.length > 0) break;
     }
-    const aliasNodes = new Set(byAlias.filter(other).map((e) => e.node));
-    const idNodes = new Set(byId.filter(other).map((e) => e.node));
-    const found = byAlias.filter(other).length + byId.filter(other).length;
+    const aliasNodes = new Set(byAlias.map((e) => e.node));
+    const idNodes = new Set(byId.map((e) => e.node));
+    const found = byAlias.length + byId.length;
     if (found === 0) return { found, n: 0 };
     const { e: _, ...payload } = eventPacket(me, "", data, undefined, []);
     const packet: Packet = { ...payload, k: "dm", n: this.#hub.nextKey(), f: from.publicInfo };
