@@ -44,6 +44,9 @@ export function deliver<D>(
   const members: Iterable<Session<D>> | undefined = group === undefined ? hub.sessions.values() : hub.groupMap.get(group);
   if (!members) return;
   const d = hub.driver;
+  // Only the excluded sessions open here matter: a broadcast from another instance excludes its
+  // sender, who is not on this hub, and must still take the host's native fan-out.
+  if (except.length > 0 && d?.publish) except = except.filter((id) => hub.sessions.has(id));
   let native = false;
   if (d?.publish && except.length === 0) {
     // Native fan-out: one call per mode; the host copies nothing per recipient.
