@@ -19,6 +19,8 @@
  *   rpc     the same with request frames (env: req/res, sio: acks).
  *   fanout  --conns N, connection 0 publishes --broadcasts B (payload "B" + 8-digit sequence),
  *           at most --window W unfinished at a time; every other connection should get each one.
+ *           With --rounds R it measures R such rounds (100 ms apart) and reports the median
+ *           round by rate, whole (every figure from that one window), with all round rates.
  *   idle    open --conns N sessions, print {"event":"ready",…}, hold them until stdin closes
  *           or says anything (or --hold seconds pass), then report how many are still open.
  *   ramp    open up to --conns N sessions with at most --pending handshakes at a time, stop
@@ -84,6 +86,7 @@ static double opt_warmup = 1.0;
 static int opt_broadcasts = 200;
 static int opt_window = 200;
 static int opt_warm_broadcasts = 20;
+static int opt_rounds = 1;        /* fan-out: measured rounds of --broadcasts each; the median round is reported */
 static int opt_srcs = 1;
 static int opt_pending = 256;
 static double opt_hold = 2.0;
@@ -668,6 +671,7 @@ int main(int argc, char **argv) {
     else if (OPT("--broadcasts")) opt_broadcasts = atoi(v);
     else if (OPT("--window")) opt_window = atoi(v);
     else if (OPT("--warm-broadcasts")) opt_warm_broadcasts = atoi(v);
+    else if (OPT("--rounds")) opt_rounds = atoi(v) > 64 ? 64 : atoi(v);
     else if (OPT("--srcs")) opt_srcs = atoi(v);
     else if (OPT("--pending")) opt_pending = atoi(v);
     else if (OPT("--hold")) opt_hold = atof(v);
@@ -789,15 +793,18 @@ int main(int argc, char **argv) {
 
   /* fan-out */
   fan_expected = opt_conns - 1;
-  int total_seq = opt_warm_broadcasts + opt_broadcasts;
+  int rounds = opt_rounds < 1 ? 1 : opt_rounds;
+  int total_seq = opt_warm_broadcasts + opt_broadcasts * rounds;
   fan_sent_at = calloc((size_t)total_seq + 1, sizeof(uint64_t));
   fan_count = calloc((size_t)total_seq + 1, sizeof(int));
+  char **lines = calloc((size_t)rounds, sizeof(char *));
+  double *rates = calloc((size_t)rounds, sizeof(double));
   /* A raw client is ready at the 101, but some hosts run the server's open handler (where the
      session joins the group) a little later: give them a moment before broadcasting. */
   { uint64_t settle = now_ns() + 300000000ull; while (!stop_flag && now_ns() < settle) poll_once(10); }
-  /* warm-up phase (bounded: at most 10 s), then the measured phase */
-  for (int phase = 0; phase < 2; phase++) {
-    fan_base = phase == 0 ? 0 : opt_warm_broadcasts;
+  /* a warm-up phase (bounded: at most 10 s), then the measured rounds of --broadcasts each */
+  for (int phase = 0; phase <= rounds; phase++) {
+    fan_base = phase == 0 ? 0 : opt_warm_broadcasts + (phase - 1) * opt_broadcasts;
     fan_total = phase == 0 ? opt_warm_broadcasts : opt_broadcasts;
     if (fan_total == 0) continue;
     fan_sent = fan_done = 0;
@@ -817,23 +824,43 @@ int main(int argc, char **argv) {
     uint64_t w1 = now_ns();
     double g1 = cpu_self(), s1 = cpu_pid(opt_server_pid);
     m1_cpu = cpu_machine();
-    if (phase == 1) {
+    if (phase > 0) {
       double span = secs((fan_done == fan_total ? fan_last_done : w1) - fan_first_send);
+      size_t cap = 0;
+      FILE *out = open_memstream(&lines[phase - 1], &cap);
+      FILE *saved = stdout;
+      stdout = out; /* print_common writes to stdout */
       printf("{\"scenario\":\"fanout\",\"conns\":%d,\"broadcasts\":%d,\"window\":%d,\"size\":%d,\"complete\":%s,\"deliveries\":%llu,\"expected\":%llu,"
              "\"rate\":%.1f,\"full_delivery_ms\":%.3f,",
              opt_conns, opt_broadcasts, opt_window, opt_size, fan_done == fan_total ? "true" : "false",
              (unsigned long long)fan_deliveries, (unsigned long long)fan_expected * (unsigned long long)opt_broadcasts,
              span > 0 ? fan_deliveries / span : 0, span * 1e3);
       print_common(secs(w1 - w0), g1 - g0, s0 >= 0 && s1 >= 0 ? s1 - s0 : -1);
-      printf("\"bcast_p50_ms\":%.3f,\"bcast_p99_ms\":%.3f,\"closed_by_peer\":%d}\n", hist_q(0.5) / 1e6, hist_q(0.99) / 1e6, n_closed_by_peer);
-      fflush(stdout);
+      printf("\"bcast_p50_ms\":%.3f,\"bcast_p99_ms\":%.3f,\"closed_by_peer\":%d", hist_q(0.5) / 1e6, hist_q(0.99) / 1e6, n_closed_by_peer);
+      fclose(out);
+      stdout = saved;
+      rates[phase - 1] = fan_done == fan_total && span > 0 ? fan_deliveries / span : -1; /* an incomplete round ranks lowest */
+      if (fan_done < fan_total || n_closed_by_peer) { rounds = phase; break; }
     } else {
       fprintf(stderr, "loadgen: warm-up %d broadcasts done=%d in %.3fs\n", fan_total, fan_done, secs(w1 - w0));
-      /* let stragglers of the warm-up drain */
-      uint64_t q = now_ns() + 100000000ull;
-      while (now_ns() < q) poll_once(10);
     }
+    /* let stragglers drain before the next round */
+    uint64_t q = now_ns() + 100000000ull;
+    while (now_ns() < q) poll_once(10);
   }
+  /* The result is the median round (by rate), whole: all its figures come from the same window.
+     An incomplete round ends the measurement and is reported itself. */
+  int pick = rounds - 1;
+  if (rates[pick] >= 0) {
+    int order[64], n = rounds < 64 ? rounds : 64;
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 1; i < n; i++) for (int j = i; j > 0 && rates[order[j]] < rates[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
+    pick = order[n / 2];
+  }
+  printf("%s,\"rounds\":%d,\"round_rates\":[", lines[pick] ? lines[pick] : "{", rounds);
+  for (int i = 0; i < rounds; i++) printf("%s%.1f", i ? "," : "", rates[i]);
+  printf("]}\n");
+  fflush(stdout);
   close_all();
   return 0;
 }

@@ -109,7 +109,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   lines.push(`- Machine: 2 cores (AMD EPYC), 24 GiB. ${result.pinned ? "Each server pinned to core 0 (`taskset`), the native load generator to core 1." : "**Not pinned** (no taskset)."}`);
   lines.push(`- Runtimes: Bun ${result.versions.bun}, ${result.versions.deno}, Node ${result.versions.node}; generator built with ${result.versions.cc}.`);
   lines.push(`- Settings: echo ${cfg.conns} connections × ${cfg.inflight} in flight, ${cfg.size}-byte messages, ${cfg.warmup} s warm-up + ${cfg.duration} s measured; ` +
-    `fan-out ${cfg.fanoutConns} connections in one group, ${cfg.broadcasts} broadcasts (at most ${cfg.window} unfinished); memory ${cfg.memorySessions} idle sessions; ` +
+    `fan-out ${cfg.fanoutConns} connections in one group, ${cfg.broadcasts} broadcasts (at most ${cfg.window} unfinished)${cfg.rounds ? `, the median of ${cfg.rounds} rounds per run` : ""}; memory ${cfg.memorySessions} idle sessions; ` +
     `connections up to ${cfg.maxConnections.toLocaleString("en-US")} from ${cfg.srcs} source addresses.`);
   if (result.connectionsRerun) {
     lines.push(`- The connection scenario was re-run on its own at ${result.connectionsRerun.started.slice(0, 16).replace("T", " ")} UTC, ${result.connectionsRerun.why}; its figures below are from that run.`);

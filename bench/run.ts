@@ -11,7 +11,8 @@
  *   --targets a,b           only targets whose id contains one of these
  *   --connections-targets a,b   the same, for the connection scenario only
  *   --conns 64 --inflight 16 --size 64 --duration 5 --warmup 1        (echo, rpc)
- *   --fanout-conns 2000 --broadcasts 200 --window 200                 (fan-out, cross-instance)
+ *   --fanout-conns 2000 --broadcasts 200 --window 200 --rounds 5      (fan-out, cross-instance:
+ *                           each run measures --rounds rounds of --broadcasts; the median round counts)
  *   --memory-sessions 5000  --max-connections 100000 --srcs 8
  *   --out FILE              results JSON [bench/results/latest.json; quick: bench/results/quick.json]
  *   --no-report             do not rewrite bench/RESULTS.md and bench/charts/
@@ -44,6 +45,7 @@ const cfg = {
   fanoutConns: num("fanout-conns", 2000, 500),
   broadcasts: num("broadcasts", 200, 50),
   window: num("window", 200, 50),
+  rounds: num("rounds", 5, 3),
   memorySessions: num("memory-sessions", 5000, 1000),
   maxConnections: num("max-connections", 100_000, 3_000),
   srcs: num("srcs", 8, 8),
@@ -125,7 +127,7 @@ async function echoLike(t: Target, s: Running, scenario: "echo" | "rpc"): Promis
 async function fanout(t: Target, ports: number[], serverPid: number): Promise<any> {
   return loadgen([
     "--port", ports.join(","), ...protoArgs(t), "--scenario", "fanout", "--conns", String(cfg.fanoutConns), "--broadcasts", String(cfg.broadcasts),
-    "--window", String(cfg.window), "--size", String(cfg.size), "--server-pid", String(serverPid), "--srcs", "4", "--pending", "500", "--timeout", "120",
+    "--window", String(cfg.window), "--rounds", String(cfg.rounds), "--size", String(cfg.size), "--server-pid", String(serverPid), "--srcs", "4", "--pending", "500", "--timeout", "120",
   ], { core: 1 });
 }
 
