@@ -46,7 +46,7 @@ export function deliver<D>(
   const d = hub.driver;
   // Only the excluded sessions open here matter: a broadcast from another instance excludes its
   // sender, who is not on this hub, and must still take the host's native fan-out.
-  if (except.length > 0 && d?.publish) except = except.filter((id) => hub.sessions.has(id));
+  if (except.length > 0 && d?.publish) except = openHere(hub, except);
   let native = false;
   if (d?.publish && except.length === 0) {
     // Native fan-out: one call per mode; the host copies nothing per recipient.
@@ -76,6 +76,12 @@ export function deliver<D>(
     if (skip ? skip.has(s.id) : except.length > 0 && except.includes(s.id)) continue;
     write(s);
   }
+}
+
+/** The ids of `ids` that are sessions of this hub (`ids` itself when all are: no copy for the common case). */
+function openHere<D>(hub: Hub<D, any>, ids: readonly string[]): readonly string[] {
+  for (const id of ids) if (!hub.sessions.has(id)) return ids.filter((i) => hub.sessions.has(i));
+  return ids;
 }
 
 /** Build the broker packet of an event send (`n`: the send's number at its origin). */
