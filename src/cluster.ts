@@ -25,7 +25,7 @@ import { detachTimeout, ringPush } from "./resume.ts";
 import { DETACHED, OPEN, Session, type PublicInfo, type SessionData } from "./session.ts";
 import { visible, type PresenceOp } from "./presence.ts";
 import type { Hub } from "./hub.ts";
-import type { Handed, InstanceEntry, RemotePeer, Snapshot, Waiting } from "./cluster-node.ts";
+import { otherInstances, type Handed, type InstanceEntry, type RemotePeer, type Snapshot, type Waiting } from "./cluster-node.ts";
 export { brokerNode } from "./cluster-node.ts";
 export type { InstanceEntry, RemotePeer } from "./cluster-node.ts";
 
@@ -130,17 +130,7 @@ export class Cluster<D = SessionData> {
 
   /** Read the instance entries from the store now, then answer as {@link known}. */
   async instances(): Promise<InstanceEntry[]> {
-    const others: InstanceEntry[] = [];
-    for (const e of await this.#store.list(INSTANCES)) {
-      if (e.node === this.#hub.id) continue;
-      try {
-        const v = JSON.parse(e.value) as { sessions?: unknown; at?: unknown };
-        if (typeof v.sessions === "number" && typeof v.at === "number") others.push({ id: e.node, sessions: v.sessions, beat: v.at });
-      } catch {
-        // not an instance entry we can read: leave it out
-      }
-    }
-    this.#others = others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.#others = otherInstances(await this.#store.list(INSTANCES), this.#hub.id);
     return this.known();
   }
 
