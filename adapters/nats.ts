@@ -167,6 +167,8 @@ export class NatsBroker implements Broker {
       });
 
     const entry = (b: Awaited<typeof buckets>, key: string) => b.presence.get(key);
+    let registered: number | undefined; // revision of this instance's registration `r.<me>`, once a beat wrote it
+    let revived = false; // a beat found this instance reaped and has not reported it yet
     const store: BrokerStore = {
       ttl,
       set(scope, sid, value) {
@@ -190,7 +192,18 @@ export class NatsBroker implements Broker {
       beat: () =>
         read(async (b) => {
           await b.nodes.put(me, "1"); // liveness first, then the registry: never registered but not alive
-          await b.presence.put(`r.${me}`, "1");
+          const mine = `r.${me}`;
+          if (registered !== undefined) {
+            // A compare-and-set on the registration's revision as last written here: it fails
+            // once a reaper has deleted it (and a reaper's compare-and-delete fails once it ran).
+            registered = await b.presence.update(mine, "1", registered).catch(async () => {
+              const now = await b.presence.get(mine);
+              if (live(now)) return now.revision; // still registered: the update failed otherwise
+              revived = true; // reaped: reported by this beat, or the next that succeeds
+              return undefined;
+            });
+          }
+          registered ??= await b.presence.put(mine, "1");
           const alive = new Set<string>();
           for (const n of await keys(b.jsm, `${prefix}-nodes`, "*")) if (live(await b.nodes.get(n))) alive.add(n);
           const out: StoreEntry[] = [];
@@ -204,15 +217,24 @@ export class NatsBroker implements Broker {
             } catch {
               continue;
             }
+            // An instance reaped while alive finds its registration gone at its next beat and
+            // writes its entries again: those come after the registration's revision now.
+            const mark = (await b.presence.get(r))?.revision ?? Infinity;
             for (const k of await keys(b.jsm, `${prefix}-presence`, `p.*.${n}.*`)) {
               const e = await b.presence.get(k);
-              if (!live(e)) continue;
-              await b.presence.delete(k);
+              if (!live(e) || e.revision > mark) continue;
+              try {
+                await b.presence.delete(k, { previousSeq: e.revision }); // not if it was written again since
+              } catch {
+                continue;
+              }
               const [, scope, , sid] = k.split(".");
               out.push({ scope: untoken(scope!), node: n, sid: sid!, value: e.string() });
             }
           }
-          return out;
+          const back = revived;
+          revived = false;
+          return { reaped: out, revived: back };
         }),
       put: (key, value) =>
         read(async (b) => {
