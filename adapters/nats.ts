@@ -212,6 +212,9 @@ export class NatsBroker implements Broker {
             if (alive.has(n)) continue;
             const reg = await b.presence.get(r);
             if (!live(reg)) continue;
+            // Liveness read after the registration: an instance that registered after `alive` was
+            // listed (a new one, or one back from a stall) put its liveness first.
+            if (live(await b.nodes.get(n))) continue;
             try {
               await b.presence.delete(r, { previousSeq: reg.revision }); // only one instance wins each dead one
             } catch {
