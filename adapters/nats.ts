@@ -169,6 +169,32 @@ export class NatsBroker implements Broker {
     const entry = (b: Awaited<typeof buckets>, key: string) => b.presence.get(key);
     let registered: number | undefined; // revision of this instance's registration `r.<me>`, once a beat wrote it
     let revived = false; // a beat found this instance reaped and has not reported it yet
+    /**
+     * Write this instance's registration `r.<me>`: after the first beat, with a compare-and-set
+     * on the revision last written here. That fails once a reaper deleted it (and a reaper's
+     * compare-and-delete fails once this ran). Found deleted, it is created again: of two beats
+     * of this link that both found it so (beats may overlap), the one that creates it sets
+     * `revived`, which that beat reports (or the next one that succeeds).
+     */
+    const register = async (b: Awaited<typeof buckets>): Promise<void> => {
+      const mine = `r.${me}`;
+      if (registered === undefined) return void (registered = await b.presence.put(mine, "1"));
+      try {
+        registered = await b.presence.update(mine, "1", registered);
+        return;
+      } catch {
+        // reaped, or written since by another beat of this link
+      }
+      const now = await b.presence.get(mine);
+      if (live(now)) return void (registered = now.revision);
+      try {
+        registered = await b.presence.create(mine, "1");
+        revived = true;
+      } catch {
+        const again = await b.presence.get(mine);
+        if (live(again)) registered = again.revision;
+      }
+    };
     const store: BrokerStore = {
       ttl,
       set(scope, sid, value) {
@@ -192,18 +218,7 @@ export class NatsBroker implements Broker {
       beat: () =>
         read(async (b) => {
           await b.nodes.put(me, "1"); // liveness first, then the registry: never registered but not alive
-          const mine = `r.${me}`;
-          if (registered !== undefined) {
-            // A compare-and-set on the registration's revision as last written here: it fails
-            // once a reaper has deleted it (and a reaper's compare-and-delete fails once it ran).
-            registered = await b.presence.update(mine, "1", registered).catch(async () => {
-              const now = await b.presence.get(mine);
-              if (live(now)) return now.revision; // still registered: the update failed otherwise
-              revived = true; // reaped: reported by this beat, or the next that succeeds
-              return undefined;
-            });
-          }
-          registered ??= await b.presence.put(mine, "1");
+          await register(b);
           const alive = new Set<string>();
           for (const n of await keys(b.jsm, `${prefix}-nodes`, "*")) if (live(await b.nodes.get(n))) alive.add(n);
           const out: StoreEntry[] = [];
