@@ -167,6 +167,34 @@ export class NatsBroker implements Broker {
       });
 
     const entry = (b: Awaited<typeof buckets>, key: string) => b.presence.get(key);
+    let registered: number | undefined; // revision of this instance's registration `r.<me>`, once a beat wrote it
+    let revived = false; // a beat found this instance reaped and has not reported it yet
+    /**
+     * Write this instance's registration `r.<me>`: after the first beat, with a compare-and-set
+     * on the revision last written here. That fails once a reaper deleted it (and a reaper's
+     * compare-and-delete fails once this ran). Found deleted, it is created again: of two beats
+     * of this link that both found it so (beats may overlap), the one that creates it sets
+     * `revived`, which that beat reports (or the next one that succeeds).
+     */
+    const register = async (b: Awaited<typeof buckets>): Promise<void> => {
+      const mine = `r.${me}`;
+      if (registered === undefined) return void (registered = await b.presence.put(mine, "1"));
+      try {
+        registered = await b.presence.update(mine, "1", registered);
+        return;
+      } catch {
+        // reaped, or written since by another beat of this link
+      }
+      const now = await b.presence.get(mine);
+      if (live(now)) return void (registered = now.revision);
+      try {
+        registered = await b.presence.create(mine, "1");
+        revived = true;
+      } catch {
+        const again = await b.presence.get(mine);
+        if (live(again)) registered = again.revision;
+      }
+    };
     const store: BrokerStore = {
       ttl,
       set(scope, sid, value) {
@@ -190,7 +218,7 @@ export class NatsBroker implements Broker {
       beat: () =>
         read(async (b) => {
           await b.nodes.put(me, "1"); // liveness first, then the registry: never registered but not alive
-          await b.presence.put(`r.${me}`, "1");
+          await register(b);
           const alive = new Set<string>();
           for (const n of await keys(b.jsm, `${prefix}-nodes`, "*")) if (live(await b.nodes.get(n))) alive.add(n);
           const out: StoreEntry[] = [];
@@ -199,20 +227,32 @@ export class NatsBroker implements Broker {
             if (alive.has(n)) continue;
             const reg = await b.presence.get(r);
             if (!live(reg)) continue;
+            // Liveness read after the registration: an instance that registered after `alive` was
+            // listed (a new one, or one back from a stall) put its liveness first.
+            if (live(await b.nodes.get(n))) continue;
             try {
               await b.presence.delete(r, { previousSeq: reg.revision }); // only one instance wins each dead one
             } catch {
               continue;
             }
+            // An instance reaped while alive finds its registration gone at its next beat and
+            // writes its entries again: those come after the registration's revision now.
+            const mark = (await b.presence.get(r))?.revision ?? Infinity;
             for (const k of await keys(b.jsm, `${prefix}-presence`, `p.*.${n}.*`)) {
               const e = await b.presence.get(k);
-              if (!live(e)) continue;
-              await b.presence.delete(k);
+              if (!live(e) || e.revision > mark) continue;
+              try {
+                await b.presence.delete(k, { previousSeq: e.revision }); // not if it was written again since
+              } catch {
+                continue;
+              }
               const [, scope, , sid] = k.split(".");
               out.push({ scope: untoken(scope!), node: n, sid: sid!, value: e.string() });
             }
           }
-          return out;
+          const back = revived;
+          revived = false;
+          return { reaped: out, revived: back };
         }),
       put: (key, value) =>
         read(async (b) => {

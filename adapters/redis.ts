@@ -30,13 +30,13 @@ export interface RedisBrokerOptions {
 
 type Client = ReturnType<typeof createClient>;
 
-// Reap every instance whose alive key expired: remove its presence entries and return them.
+// Reap every instance whose alive key expired: remove its presence entries and return them,
+// after 1 if this instance was not in `nodes` (its first beat, or it was reaped), else 0.
 // Atomic, so exactly one instance reaps (and announces) each dead one.
 const BEAT = `
 local p, me, ttl = ARGV[1], ARGV[2], ARGV[3]
 redis.call('SET', p .. 'alive:' .. me, '1', 'PX', ttl)
-redis.call('SADD', p .. 'nodes', me)
-local out = {}
+local out = {redis.call('SADD', p .. 'nodes', me)}
 for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
   if redis.call('EXISTS', p .. 'alive:' .. n) == 0 then
     for _, f in ipairs(redis.call('HKEYS', p .. 'held:' .. n)) do
@@ -93,6 +93,7 @@ export class RedisBroker implements Broker {
     let up = false;
     let closed = false;
     let pending: Promise<unknown> = Promise.resolve();
+    let beaten = false; // a beat of this link has succeeded
     // Commands are queued by the client until the first connection; after that a command made
     // while Redis is away fails at once (reported), rather than waiting for an unknown time.
     const usable = (): boolean => !everUp || up;
@@ -156,14 +157,17 @@ export class RedisBroker implements Broker {
         return out;
       },
       async beat() {
-        const raw = await command<string[]>(["EVAL", BEAT, "0", p, node.id, String(ttl)], "beat");
-        const out: StoreEntry[] = [];
+        const [added, ...raw] = await command<[number, ...string[]]>(["EVAL", BEAT, "0", p, node.id, String(ttl)], "beat");
+        // Reaping removes an instance from `nodes`: added again after its first beat, it had been reaped.
+        const revived = beaten && added === 1;
+        beaten = true;
+        const reaped: StoreEntry[] = [];
         for (let i = 0; i + 2 < raw.length; i += 3) {
           const v = raw[i + 2]!;
           const cut = v.indexOf("\n");
-          out.push({ scope: raw[i]!, sid: raw[i + 1]!, node: v.slice(0, cut), value: v.slice(cut + 1) });
+          reaped.push({ scope: raw[i]!, sid: raw[i + 1]!, node: v.slice(0, cut), value: v.slice(cut + 1) });
         }
-        return out;
+        return { reaped, revived };
       },
       async put(key, value, ms) {
         await command(["SET", `${p}k:${key}`, value, "PX", String(ms)], key);

@@ -79,6 +79,22 @@ export interface StoreEntry {
   readonly value: string;
 }
 
+/** What {@link BrokerStore.beat} found. */
+export interface BeatResult {
+  /** The entries of the instances this beat reaped (this caller announces their leave). */
+  readonly reaped: StoreEntry[];
+  /**
+   * This instance had been reaped since its previous beat: its liveness ran out while it was
+   * still alive (stalled past `ttl`), another instance removed its entries and announced its
+   * sessions' leave, and this beat registered it again. The cluster then writes its entries
+   * again and announces its visible sessions' join to the other instances. Never `true` on an
+   * instance's first beat. A store tells it when the instance's registration (which reaping
+   * removes) was gone, so it is also `true` after the broker lost its data (a restart without
+   * persistence), where nobody was told of a leave.
+   */
+  readonly revived: boolean;
+}
+
 /**
  * Shared state of a cluster, offered by a {@link BrokerLink}. Writes are fire-and-forget and
  * must reach the broker before any packet the same link publishes later (so an instance that
@@ -96,8 +112,11 @@ export interface BrokerStore {
   /**
    * Tell the store this instance is alive, and reap instances whose time ran out: their entries
    * are removed, and returned to exactly one caller cluster-wide, which announces their leave.
+   * Resolves with a {@link BeatResult}. A plain array of the reaped entries (what this method
+   * returned in 0.1.0) still works: it counts as `{ reaped, revived: false }`, so a store that
+   * returns one never makes the cluster heal itself.
    */
-  beat(): Promise<StoreEntry[]>;
+  beat(): Promise<BeatResult | StoreEntry[]>;
   /** Keep a value for `ttl` ms (a resume hand-over's frames). */
   put(key: string, value: string, ttl: number): Promise<void>;
   /** Read and remove a value kept by {@link put}. */
@@ -183,6 +202,7 @@ export class MemoryBroker implements Broker {
     const scopes = this.#scopes;
     const byNode = this.#byNode;
     this.#beats.set(me, Date.now());
+    let beaten = false;
     return {
       ttl: this.#ttl,
       set(scope, sid, value) {
@@ -206,10 +226,13 @@ export class MemoryBroker implements Broker {
       },
       beat: () => {
         const now = Date.now();
+        // Reaping (or a close) deletes a hub's liveness: gone at a later beat means it was reaped.
+        const revived = beaten && !this.#beats.has(me);
+        beaten = true;
         this.#beats.set(me, now);
         const reaped: StoreEntry[] = [];
         for (const [n, at] of this.#beats) if (now - at > this.#ttl) reaped.push(...this.#reap(n));
-        return Promise.resolve(reaped);
+        return Promise.resolve({ reaped, revived });
       },
       put: (key, value, ttl) => {
         this.#kept.set(key, { value, until: Date.now() + ttl });

@@ -1,9 +1,9 @@
 /**
- * The cluster's shapes (instance entries, remote peers, hand-over snapshots) and the node a
- * hub gives its broker.
+ * The cluster's shapes (instance entries, remote peers, hand-over snapshots), reading instance
+ * entries from the store, and the node a hub gives its broker.
  * @module
  */
-import type { BrokerNode } from "./broker.ts";
+import type { BrokerNode, StoreEntry } from "./broker.ts";
 import { BrokerError } from "./errors.ts";
 import { receive } from "./fanout.ts";
 import type { Hub } from "./hub.ts";
@@ -17,6 +17,21 @@ export interface InstanceEntry {
   readonly sessions: number;
   /** Time of its last heartbeat (ms since the epoch), by that instance's clock. */
   readonly beat: number;
+}
+
+/** The instance entries of a store listing but `me`'s (by id), as {@link InstanceEntry}s; an entry that cannot be read is left out. */
+export function otherInstances(entries: StoreEntry[], me: string): InstanceEntry[] {
+  const others: InstanceEntry[] = [];
+  for (const e of entries) {
+    if (e.node === me) continue;
+    try {
+      const v = JSON.parse(e.value) as { sessions?: unknown; at?: unknown };
+      if (typeof v.sessions === "number" && typeof v.at === "number") others.push({ id: e.node, sessions: v.sessions, beat: v.at });
+    } catch {
+      // not an instance entry we can read: leave it out
+    }
+  }
+  return others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** A private message's sender as seen by the `privateMessage` hook on another instance. */

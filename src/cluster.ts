@@ -25,7 +25,7 @@ import { detachTimeout, ringPush } from "./resume.ts";
 import { DETACHED, OPEN, Session, type PublicInfo, type SessionData } from "./session.ts";
 import { visible, type PresenceOp } from "./presence.ts";
 import type { Hub } from "./hub.ts";
-import type { Handed, InstanceEntry, RemotePeer, Snapshot, Waiting } from "./cluster-node.ts";
+import { otherInstances, type Handed, type InstanceEntry, type RemotePeer, type Snapshot, type Waiting } from "./cluster-node.ts";
 export { brokerNode } from "./cluster-node.ts";
 export type { InstanceEntry, RemotePeer } from "./cluster-node.ts";
 
@@ -88,8 +88,13 @@ export class Cluster<D = SessionData> {
 
   /** The broker is back: write this instance's presence entries again (they may have expired). */
   resync(): void {
-    for (const [s, r] of this.#recorded) for (const scope of r.scopes) this.#store.set(scope, s.id, r.value);
+    this.#rewrite();
     this.#beat();
+  }
+
+  /** Write every presence entry of this instance again, as recorded. */
+  #rewrite(): void {
+    for (const [s, r] of this.#recorded) for (const scope of r.scopes) this.#store.set(scope, s.id, r.value);
   }
 
   /**
@@ -130,17 +135,7 @@ export class Cluster<D = SessionData> {
 
   /** Read the instance entries from the store now, then answer as {@link known}. */
   async instances(): Promise<InstanceEntry[]> {
-    const others: InstanceEntry[] = [];
-    for (const e of await this.#store.list(INSTANCES)) {
-      if (e.node === this.#hub.id) continue;
-      try {
-        const v = JSON.parse(e.value) as { sessions?: unknown; at?: unknown };
-        if (typeof v.sessions === "number" && typeof v.at === "number") others.push({ id: e.node, sessions: v.sessions, beat: v.at });
-      } catch {
-        // not an instance entry we can read: leave it out
-      }
-    }
-    this.#others = others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.#others = otherInstances(await this.#store.list(INSTANCES), this.#hub.id);
     return this.known();
   }
 
@@ -204,8 +199,13 @@ export class Cluster<D = SessionData> {
     switch (p.k) {
       case "rep":
         return this.#answered(p);
-      case "pres":
-        return this.#hub.presence.remote(p.e as PresenceOp, p.g, p.f as PublicInfo, p.o + "." + p.n);
+      case "pres": {
+        const info = p.f as PublicInfo;
+        // Only a session's holder tells its presence changes (to its own members directly): one
+        // from elsewhere about a session held here is a reaper's that took this instance for dead.
+        if (this.#hub.sessions.has(info.sid)) return;
+        return this.#hub.presence.remote(p.e as PresenceOp, p.g, info, p.o + "." + p.n);
+      }
       case "dm": {
         const from = p.f as PublicInfo;
         const peer: RemotePeer = { id: from.sid, alias: from.alias, available: true, publicData: from.pub, remote: true };
@@ -358,13 +358,33 @@ export class Cluster<D = SessionData> {
     if (n === 0) this.#link.unsubscribe(topic);
   }
 
+  /** Write this instance's entry (see INSTANCES): what the list of instances shows. */
+  #entry(): void {
+    this.#store.set(INSTANCES, this.#hub.id, JSON.stringify({ sessions: this.#hub.sessions.size, at: this.#lastBeat }));
+  }
+
+  /**
+   * Another instance reaped this one while it was alive (it stalled past the TTL): its entries
+   * are gone, and the other instances were told its sessions left. Write the entries again (the
+   * instance entry too: a reap may have taken the one written just before the beat), then, as
+   * writes reach the broker before later publishes, announce a join where a leave was announced.
+   */
+  #revive(): void {
+    this.#hub.metrics.brokerRevived++;
+    this.#entry();
+    this.#rewrite();
+    for (const s of this.#recorded.keys()) this.#hub.presence.back(s);
+  }
+
   #beat(): void {
     if (this.#stopped) return;
     this.#lastBeat = Date.now();
-    // Written before the beat: the instance entry (see INSTANCES) holds what the list shows.
-    this.#store.set(INSTANCES, this.#hub.id, JSON.stringify({ sessions: this.#hub.sessions.size, at: this.#lastBeat }));
+    this.#entry(); // before the beat
     this.#store.beat().then(
-      (reaped) => {
+      (got) => {
+        // A plain array is the reaped entries, from a store that predates `revived`.
+        const { reaped, revived } = Array.isArray(got) ? { reaped: got, revived: false } : got;
+        if (revived && !this.#stopped) this.#revive();
         // We reaped them, so we announce their leave, as their own instance would have.
         for (const e of reaped) {
           const info = JSON.parse(e.value) as PublicInfo;

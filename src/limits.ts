@@ -66,11 +66,18 @@ export interface Metrics {
   brokerFailed: number;
   /** Times the broker connection was lost. */
   brokerOutages: number;
+  /**
+   * Times a heartbeat found that another instance of the cluster had reaped this one although
+   * it was alive (it stalled past the store's `ttl`; see `BeatResult.revived`). Each time, this
+   * instance wrote its presence entries again and announced its visible sessions' join to the
+   * other instances.
+   */
+  brokerRevived: number;
 }
 
 /** A fresh metrics object. */
 export function newMetrics(): Metrics {
-  return { sessions: 0, opened: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, errors: 0, closes: {}, brokerFailed: 0, brokerOutages: 0 };
+  return { sessions: 0, opened: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, errors: 0, closes: {}, brokerFailed: 0, brokerOutages: 0, brokerRevived: 0 };
 }
 
 /** Token bucket state kept on the session: tokens and the time they were counted. */

@@ -32,7 +32,7 @@ export type { PublicInfo, SessionData, SessionRequestOptions } from "./session.t
 export type { SessionSnapshot } from "./snapshot.ts";
 
 export { MemoryBroker } from "./broker.ts";
-export type { Broker, BrokerLink, BrokerNode, BrokerStore, MemoryBrokerOptions, Packet, StoreEntry } from "./broker.ts";
+export type { BeatResult, Broker, BrokerLink, BrokerNode, BrokerStore, MemoryBrokerOptions, Packet, StoreEntry } from "./broker.ts";
 export { Cluster } from "./cluster.ts";
 export type { InstanceEntry, RemotePeer } from "./cluster.ts";
 

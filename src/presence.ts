@@ -92,6 +92,18 @@ export class Presence<D> {
     this.#hub.cluster?.announce("leave", g, info, n);
   }
 
+  /**
+   * This instance had been reaped by another while it was alive, which announced a `leave` for
+   * `s` on the other instances: announce its `join` there again, hub-wide and in each group, as
+   * far as the presence mode tells joins. The members here never saw that leave: a cluster
+   * delivers no presence change from elsewhere about a session held here.
+   */
+  back(s: Session<D>): void {
+    const c = this.#hub.cluster;
+    if (!c || !visible(s) || s.quiet) return;
+    for (const g of this.#scopes(s)) c.announce("join", g, s.publicInfo!, this.#hub.nextKey());
+  }
+
   /** A presence change of a session on another instance: tell the members here. */
   remote(op: PresenceOp, g: string | undefined, info: PublicInfo, key: string): void {
     this.#deliver(op, g, info, key);

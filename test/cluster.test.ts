@@ -4,7 +4,8 @@
  * test/nats.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { createHub, MemoryBroker, type Hub } from "../src/mod.ts";
+import { createHub, MemoryBroker, type Broker, type Hub } from "../src/mod.ts";
+import { waitFor } from "./cluster-harness.ts";
 import { MemoryHost, parsed, until, type MemSocket } from "./memory-host.ts";
 
 type Who = { sid: string; alias: string };
@@ -23,6 +24,28 @@ function node(broker: MemoryBroker, extra: Parameters<typeof createHub>[0] = {})
 }
 
 const env = (h: MemoryHost, query = ""): Promise<MemSocket & { session: { id: string } }> => h.connect(`http://h/?${query}`, "wirehub.v1");
+
+/**
+ * A MemoryBroker whose links can hold back their hub's heartbeats, as a stalled instance's never
+ * reach the store: while `stalled` is set, a link's `beat()` is not passed on (it resolves with
+ * nothing found). With `legacy`, `beat()` resolves with a plain array of the reaped entries, as
+ * a store written for wirehub 0.1.0 does. Everything else is the MemoryBroker's own link.
+ */
+function gated(broker: MemoryBroker, legacy = false): Broker & { stalled: boolean } {
+  return {
+    stalled: false,
+    connect(node) {
+      const link = broker.connect(node);
+      const store = link.store!;
+      const beat = async () => {
+        if (this.stalled) return { reaped: [], revived: false };
+        const got = await store.beat();
+        return legacy && !Array.isArray(got) ? got.reaped : got;
+      };
+      return { ...link, store: { ...store, beat } };
+    },
+  };
+}
 
 describe("cluster on a MemoryBroker", () => {
   test("presence events and who span hubs; a private message reaches an alias on another hub", async () => {
@@ -59,6 +82,60 @@ describe("cluster on a MemoryBroker", () => {
     a.host.send(ada, { t: "who", id: 1, g: "room" });
     expect(((await until(ada, (f) => f.id === 1)).d as Who[]).map((w) => w.alias)).toEqual(["ada"]);
   });
+
+  test("a store that answers a beat with a plain array (0.1.0) still has dead hubs reaped", async () => {
+    const broker = new MemoryBroker({ ttl: 150 });
+    const [a, b] = [node(gated(broker, true)), node(gated(broker, true))];
+    const ada = await env(a.host, "alias=ada&g=room");
+    await env(b.host, "alias=grace&g=room");
+    await until(ada, (f) => f.t === "presence" && f.op === "join");
+    b.hub.cluster!.stop();
+    await waitFor("grace's leave", () => parsed(ada).some((f) => f.t === "presence" && f.op === "leave" && f.who.alias === "grace"), 5000);
+    expect(a.hub.metrics.brokerRevived).toBe(0);
+  });
+
+  test("a hub reaped while alive (its beats stalled past the TTL) comes back: entries, joins, private messages", async () => {
+    const broker = new MemoryBroker({ ttl: 300 });
+    const gate = gated(broker);
+    const [a, b] = [node(broker, { presence: "hub" }), node(gate, { presence: "hub" })];
+    const ada = await env(a.host, "alias=ada&g=room");
+    const grace = await env(b.host, "alias=grace&g=room");
+    const hidden = await env(b.host, "g=room"); // no alias: never visible, never announced; it hears room's presence
+    const isGrace = (op: string) => (f: Record<string, any>) => f.t === "presence" && f.op === op && f.who.sid === grace.session.id;
+    await until(ada, isGrace("join"));
+    let id = 0;
+    const who = async (g?: string): Promise<string[]> => {
+      const n = ++id;
+      a.host.send(ada, g === undefined ? { t: "who", id: n } : { t: "who", id: n, g });
+      return ((await until(ada, (f) => f.id === n)).d as Who[]).map((w) => w.alias).sort();
+    };
+    expect(await who("room")).toEqual(["ada", "grace"]);
+
+    gate.stalled = true; // b's heartbeat stops reaching the store; b itself is fine
+    const stalledAt = parsed(ada).length;
+    const since = (op: string): Record<string, any>[] => parsed(ada).slice(stalledAt).filter(isGrace(op));
+    await waitFor("a to reap b and tell grace left", () => since("leave").length >= 2, 5000); // hub-wide and in "room"
+    expect(since("leave").map((f) => f.g ?? "hub").sort()).toEqual(["hub", "room"]);
+    expect(await who("room")).toEqual(["ada"]);
+    expect(await who()).toEqual(["ada"]);
+    a.host.send(ada, { t: "dm", id: "dm1", to: "grace", d: "lost?" });
+    expect(await until(ada, (f) => f.id === "dm1", 5000)).toMatchObject({ t: "err", c: "not_found" });
+
+    const resumedAt = parsed(ada).length;
+    gate.stalled = false; // b's next beat finds it was reaped
+    await waitFor("grace's join again", () => parsed(ada).slice(resumedAt).filter(isGrace("join")).length >= 2, 5000);
+    expect(parsed(ada).slice(resumedAt).filter(isGrace("join")).map((f) => f.g ?? "hub").sort()).toEqual(["hub", "room"]);
+    expect(b.hub.metrics.brokerRevived).toBeGreaterThanOrEqual(1);
+    expect(await who("room")).toEqual(["ada", "grace"]);
+    expect(await who()).toEqual(["ada", "grace"]);
+    a.host.send(ada, { t: "dm", id: "dm2", to: "grace", d: "back" });
+    expect(await until(ada, (f) => f.id === "dm2", 5000)).toEqual({ t: "res", id: "dm2", d: { n: 1 } });
+    expect(await until(grace, (f) => f.t === "dm")).toMatchObject({ from: { alias: "ada" }, d: "back" });
+    // b's own members were told nothing (they never saw a leave), and the session without an alias was never announced
+    expect(parsed(hidden).filter((f) => f.t === "presence" && f.who.sid === grace.session.id)).toEqual([]);
+    expect(parsed(ada).filter((f) => f.t === "presence" && f.who.sid === hidden.session.id)).toEqual([]);
+    expect((await a.hub.cluster!.instances()).map((i) => i.id)).toEqual([a.hub.id, b.hub.id]); // b's instance entry is back
+  }, 20_000);
 
   test("resume on another hub: same session, every frame once and in order, while sends go on", async () => {
     const broker = new MemoryBroker();
