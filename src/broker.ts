@@ -113,7 +113,7 @@ export interface BrokerStore {
    * Tell the store this instance is alive, and reap instances whose time ran out: their entries
    * are removed, and returned to exactly one caller cluster-wide, which announces their leave.
    * Resolves with a {@link BeatResult}. A plain array of the reaped entries (what this method
-   * returned in 0.1.0) still works: it counts as `{ reaped, revived: false }`, so a store that
+   * returned before `BeatResult`) still works: it counts as `{ reaped, revived: false }`, so a store that
    * returns one never makes the cluster heal itself.
    */
   beat(): Promise<BeatResult | StoreEntry[]>;

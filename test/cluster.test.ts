@@ -29,7 +29,7 @@ const env = (h: MemoryHost, query = ""): Promise<MemSocket & { session: { id: st
  * A MemoryBroker whose links can hold back their hub's heartbeats, as a stalled instance's never
  * reach the store: while `stalled` is set, a link's `beat()` is not passed on (it resolves with
  * nothing found). With `legacy`, `beat()` resolves with a plain array of the reaped entries, as
- * a store written for wirehub 0.1.0 does. Everything else is the MemoryBroker's own link.
+ * a store written before `BeatResult` does. Everything else is the MemoryBroker's own link.
  */
 function gated(broker: MemoryBroker, legacy = false): Broker & { stalled: boolean } {
   return {
@@ -83,7 +83,7 @@ describe("cluster on a MemoryBroker", () => {
     expect(((await until(ada, (f) => f.id === 1)).d as Who[]).map((w) => w.alias)).toEqual(["ada"]);
   });
 
-  test("a store that answers a beat with a plain array (0.1.0) still has dead hubs reaped", async () => {
+  test("a store that answers a beat with a plain array (before BeatResult) still has dead hubs reaped", async () => {
     const broker = new MemoryBroker({ ttl: 150 });
     const [a, b] = [node(gated(broker, true)), node(gated(broker, true))];
     const ada = await env(a.host, "alias=ada&g=room");
