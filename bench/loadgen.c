@@ -636,12 +636,12 @@ static void close_all(void) {
 }
 
 static double m0_cpu = 0, m1_cpu = 0; /* machine busy seconds at the window's start and end */
-static void print_common(double wall, double gen_cpu, double srv_cpu) {
+static void print_common(FILE *f, double wall, double gen_cpu, double srv_cpu) {
   double other = (m1_cpu - m0_cpu) - gen_cpu - (srv_cpu > 0 ? srv_cpu : 0);
-  printf("\"other_util\":%.3f,", wall > 0 ? other / wall : 0);
-  printf("\"gen_waits\":%llu,\"gen_events\":%llu,\"gen_recvs\":%llu,\"gen_sends\":%llu,",
+  fprintf(f, "\"other_util\":%.3f,", wall > 0 ? other / wall : 0);
+  fprintf(f, "\"gen_waits\":%llu,\"gen_events\":%llu,\"gen_recvs\":%llu,\"gen_sends\":%llu,",
          (unsigned long long)st_waits, (unsigned long long)st_events, (unsigned long long)st_recvs, (unsigned long long)st_sends);
-  printf("\"wall_s\":%.4f,\"gen_cpu_s\":%.4f,\"server_cpu_s\":%.4f,\"gen_util\":%.3f,\"server_util\":%.3f,",
+  fprintf(f, "\"wall_s\":%.4f,\"gen_cpu_s\":%.4f,\"server_cpu_s\":%.4f,\"gen_util\":%.3f,\"server_util\":%.3f,",
          wall, gen_cpu, srv_cpu, wall > 0 ? gen_cpu / wall : 0, wall > 0 && srv_cpu >= 0 ? srv_cpu / wall : -1);
 }
 
@@ -783,7 +783,7 @@ int main(int argc, char **argv) {
     double wall = secs(w1 - w0);
     printf("{\"scenario\":\"%s\",\"conns\":%d,\"inflight\":%d,\"size\":%d,\"completed\":%llu,\"rate\":%.1f,",
            opt_scenario == S_RPC ? "rpc" : "echo", opt_conns, opt_inflight, opt_size, (unsigned long long)completed, completed / wall);
-    print_common(wall, g1 - g0, s0 >= 0 && s1 >= 0 ? s1 - s0 : -1);
+    print_common(stdout, wall, g1 - g0, s0 >= 0 && s1 >= 0 ? s1 - s0 : -1);
     printf("\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"closed_by_peer\":%d}\n",
            hist_q(0.50) / 1e3, hist_q(0.99) / 1e3, hist_q(0.99999) / 1e3, n_closed_by_peer);
     fflush(stdout);
@@ -828,17 +828,14 @@ int main(int argc, char **argv) {
       double span = secs((fan_done == fan_total ? fan_last_done : w1) - fan_first_send);
       size_t cap = 0;
       FILE *out = open_memstream(&lines[phase - 1], &cap);
-      FILE *saved = stdout;
-      stdout = out; /* print_common writes to stdout */
-      printf("{\"scenario\":\"fanout\",\"conns\":%d,\"broadcasts\":%d,\"window\":%d,\"size\":%d,\"complete\":%s,\"deliveries\":%llu,\"expected\":%llu,"
+      fprintf(out, "{\"scenario\":\"fanout\",\"conns\":%d,\"broadcasts\":%d,\"window\":%d,\"size\":%d,\"complete\":%s,\"deliveries\":%llu,\"expected\":%llu,"
              "\"rate\":%.1f,\"full_delivery_ms\":%.3f,",
              opt_conns, opt_broadcasts, opt_window, opt_size, fan_done == fan_total ? "true" : "false",
              (unsigned long long)fan_deliveries, (unsigned long long)fan_expected * (unsigned long long)opt_broadcasts,
              span > 0 ? fan_deliveries / span : 0, span * 1e3);
-      print_common(secs(w1 - w0), g1 - g0, s0 >= 0 && s1 >= 0 ? s1 - s0 : -1);
-      printf("\"bcast_p50_ms\":%.3f,\"bcast_p99_ms\":%.3f,\"closed_by_peer\":%d", hist_q(0.5) / 1e6, hist_q(0.99) / 1e6, n_closed_by_peer);
+      print_common(out, secs(w1 - w0), g1 - g0, s0 >= 0 && s1 >= 0 ? s1 - s0 : -1);
+      fprintf(out, "\"bcast_p50_ms\":%.3f,\"bcast_p99_ms\":%.3f,\"closed_by_peer\":%d", hist_q(0.5) / 1e6, hist_q(0.99) / 1e6, n_closed_by_peer);
       fclose(out);
-      stdout = saved;
       rates[phase - 1] = fan_done == fan_total && span > 0 ? fan_deliveries / span : -1; /* an incomplete round ranks lowest */
       if (fan_done < fan_total || n_closed_by_peer) { rounds = phase; break; }
     } else {
