@@ -165,7 +165,11 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
         ws.data.s = seam.open(ws, ws.data.a!);
         ws.data.a = undefined;
       },
-      message: (ws, data) => ws.data.s && seam.message(ws.data.s, data, ws),
+      message(ws, data) {
+        // One read of \`ws.data\` (a host getter) per frame.
+        const s = ws.data.s;
+        if (s) seam.message(s, data, ws);
+      },
       close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason, ws),
       pong: (ws) => ws.data.s && seam.pong(ws.data.s),
       ping: (ws) => ws.data.s && seam.ping(ws.data.s),

@@ -3,6 +3,7 @@
  * the envelope decoder and dispatch.
  * @module
  */
+import { frameTime } from "./clock.ts";
 import { dispatch } from "./dispatch.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Hub } from "./hub.ts";
@@ -14,7 +15,7 @@ import type { WireData } from "./types.ts";
 /** Handle one frame from a session's socket. Never throws. */
 export function inbound<D>(hub: Hub<D, any>, s: Session<D>, data: WireData): void {
   if (s.state !== OPEN) return;
-  const now = (s.lastSeen = Date.now());
+  const now = (s.lastSeen = frameTime());
   handle(hub, s, data, now);
   hub.liveness.keep(s); // after the frame, so a ping it carried is stored too
 }
