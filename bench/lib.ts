@@ -75,6 +75,40 @@ export const SERVERS: Record<string, { cmd: string[]; path?: string; query?: str
   "socketio-node": { cmd: [...runtime.node, join(BUILD, "socketio-node-node.mjs")], path: "/socket.io/", query: "?EIO=4&transport=websocket" },
 };
 
+/** One thing the bench measures: a server process and the protocol spoken to it. */
+export interface Target {
+  id: string;
+  label: string;
+  host: "bun" | "deno" | "node";
+  server: string;
+  proto: "raw" | "env" | "sio";
+  /** floor: the envelope work by hand on the bare host (echo and RPC only) */
+  kind: "wirehub" | "raw" | "peer" | "floor";
+}
+/** Every bench target: which server process, and which protocol the generator speaks to it. */
+export const TARGETS: Target[] = [
+  { id: "wirehub-raw-bun", label: "wirehub raw · Bun", host: "bun", server: "wirehub-bun", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-bun", label: "wirehub envelope · Bun", host: "bun", server: "wirehub-bun", proto: "env", kind: "wirehub" },
+  { id: "raw-bun", label: "Bun.serve + topics", host: "bun", server: "raw-bun", proto: "raw", kind: "raw" },
+  { id: "crossws-bun", label: "crossws · Bun", host: "bun", server: "crossws-bun", proto: "raw", kind: "peer" },
+  { id: "wirehub-raw-deno", label: "wirehub raw · Deno", host: "deno", server: "wirehub-deno", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-deno", label: "wirehub envelope · Deno", host: "deno", server: "wirehub-deno", proto: "env", kind: "wirehub" },
+  { id: "raw-deno", label: "Deno.serve", host: "deno", server: "raw-deno", proto: "raw", kind: "raw" },
+  { id: "wirehub-raw-node", label: "wirehub raw · Node", host: "node", server: "wirehub-node", proto: "raw", kind: "wirehub" },
+  { id: "wirehub-env-node", label: "wirehub envelope · Node", host: "node", server: "wirehub-node", proto: "env", kind: "wirehub" },
+  { id: "raw-node", label: "Node ws", host: "node", server: "raw-node", proto: "raw", kind: "raw" },
+  { id: "crossws-node", label: "crossws · Node", host: "node", server: "crossws-node", proto: "raw", kind: "peer" },
+  { id: "socketio-node", label: "Socket.IO · Node", host: "node", server: "socketio-node", proto: "sio", kind: "peer" },
+  { id: "json-bun", label: "JSON by hand · Bun", host: "bun", server: "json-bun", proto: "env", kind: "floor" },
+  { id: "json-deno", label: "JSON by hand · Deno", host: "deno", server: "json-deno", proto: "env", kind: "floor" },
+  { id: "json-node", label: "JSON by hand · Node", host: "node", server: "json-node", proto: "env", kind: "floor" },
+];
+/** The generator's protocol arguments for a target. */
+export function protoArgs(t: Target): string[] {
+  const s = SERVERS[t.server]!;
+  return ["--proto", t.proto, ...(s.path ? ["--path", s.path] : []), ...(s.query ? ["--query", s.query] : [])];
+}
+
 export interface Running {
   readonly pid: number;
   readonly port: number;

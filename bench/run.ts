@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, rss, SERVERS, startServer, waitQuiet, type Running } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, protoArgs, rss, SERVERS, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -57,32 +57,6 @@ const quietWait = quick ? 3_000 : 120_000;
 const out = opt("out", join(BENCH, "results", quick ? "quick.json" : "latest.json"));
 
 // ---------- targets ----------
-export interface Target {
-  id: string;
-  label: string;
-  host: "bun" | "deno" | "node";
-  server: string;
-  proto: "raw" | "env" | "sio";
-  /** floor: the envelope work by hand on the bare host (echo and RPC only) */
-  kind: "wirehub" | "raw" | "peer" | "floor";
-}
-const TARGETS: Target[] = [
-  { id: "wirehub-raw-bun", label: "wirehub raw · Bun", host: "bun", server: "wirehub-bun", proto: "raw", kind: "wirehub" },
-  { id: "wirehub-env-bun", label: "wirehub envelope · Bun", host: "bun", server: "wirehub-bun", proto: "env", kind: "wirehub" },
-  { id: "raw-bun", label: "Bun.serve + topics", host: "bun", server: "raw-bun", proto: "raw", kind: "raw" },
-  { id: "crossws-bun", label: "crossws · Bun", host: "bun", server: "crossws-bun", proto: "raw", kind: "peer" },
-  { id: "wirehub-raw-deno", label: "wirehub raw · Deno", host: "deno", server: "wirehub-deno", proto: "raw", kind: "wirehub" },
-  { id: "wirehub-env-deno", label: "wirehub envelope · Deno", host: "deno", server: "wirehub-deno", proto: "env", kind: "wirehub" },
-  { id: "raw-deno", label: "Deno.serve", host: "deno", server: "raw-deno", proto: "raw", kind: "raw" },
-  { id: "wirehub-raw-node", label: "wirehub raw · Node", host: "node", server: "wirehub-node", proto: "raw", kind: "wirehub" },
-  { id: "wirehub-env-node", label: "wirehub envelope · Node", host: "node", server: "wirehub-node", proto: "env", kind: "wirehub" },
-  { id: "raw-node", label: "Node ws", host: "node", server: "raw-node", proto: "raw", kind: "raw" },
-  { id: "crossws-node", label: "crossws · Node", host: "node", server: "crossws-node", proto: "raw", kind: "peer" },
-  { id: "socketio-node", label: "Socket.IO · Node", host: "node", server: "socketio-node", proto: "sio", kind: "peer" },
-  { id: "json-bun", label: "JSON by hand · Bun", host: "bun", server: "json-bun", proto: "env", kind: "floor" },
-  { id: "json-deno", label: "JSON by hand · Deno", host: "deno", server: "json-deno", proto: "env", kind: "floor" },
-  { id: "json-node", label: "JSON by hand · Node", host: "node", server: "json-node", proto: "env", kind: "floor" },
-];
 const targets = TARGETS.filter((t) => !targetFilter.length || targetFilter.some((f) => t.id.includes(f)));
 // The connection scenario is the slow one (Node opens ~1 700 sessions/s): it can be limited to some targets.
 const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
@@ -99,10 +73,6 @@ const record = (scenario: string, target: string, run: number, r: any) => {
 const log = (...a: unknown[]) => console.log(...a);
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
 
-function protoArgs(t: Target): string[] {
-  const s = SERVERS[t.server]!;
-  return ["--proto", t.proto, ...(s.path ? ["--path", s.path] : []), ...(s.query ? ["--query", s.query] : [])];
-}
 
 async function withServer<T>(name: string, fn: (s: Running) => Promise<T>, env?: Record<string, string>): Promise<T> {
   await waitQuiet(0.25, quietWait);

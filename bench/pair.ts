@@ -1,0 +1,94 @@
+/**
+ * Paired measurement: several targets run *at the same time*, every server pinned to core 0 and
+ * one generator per server on core 1, and each target's server CPU time per round trip is
+ * divided by the first target's from the same window.
+ *
+ * `npm run bench` runs one target at a time, so a change in the core's speed between windows
+ * (±20 % on this machine) moves its ratios by as much. Here every target sees the same windows,
+ * so the ratios hold steady to about ±2 % from round to round. That is steady enough to check
+ * a hot-path change of a few percent. It measures CPU per round trip, not throughput, and only
+ * echo and RPC. Use it to compare; `npm run bench` gives the reported figures.
+ *
+ *   bun bench/pair.ts raw-bun wirehub-raw-bun                         # wirehub ÷ raw Bun
+ *   bun bench/pair.ts wirehub-raw-bun wirehub-raw-bun@../other-tree    # this checkout ÷ another
+ *
+ * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` to run that target's server file
+ * from another checkout of wirehub (Bun and Deno targets only).
+ * Options [defaults]: --rounds 6, --scenario echo|rpc [echo], --duration 4, --warmup 1,
+ * --conns 64, --inflight 16, --size 64.
+ */
+import { resolve } from "node:path";
+import { BENCH, buildLoadgen, buildNode, loadgen, protoArgs, ROOT, SERVERS, startServer, TARGETS, type Running } from "./lib.ts";
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf("--" + name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
+};
+const valued = new Set(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size"]);
+const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
+const rounds = Number(opt("rounds", "6"));
+const scenario = opt("scenario", "echo");
+const load = ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
+  "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
+
+if (specs.length < 2 || !["echo", "rpc"].includes(scenario)) {
+  console.error("usage: bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc] [--duration 4]");
+  process.exit(2);
+}
+
+interface Entry {
+  label: string;
+  cmd: string[];
+  args: string[];
+}
+const entries: Entry[] = specs.map((spec) => {
+  const [id, dir] = spec.split("@") as [string, string | undefined];
+  const t = TARGETS.find((x) => x.id === id);
+  if (!t) throw new Error(`unknown target ${id}; known: ${TARGETS.map((x) => x.id).join(", ")}`);
+  let cmd = SERVERS[t.server]!.cmd;
+  if (dir !== undefined) {
+    if (t.host === "node") throw new Error(`${spec}: another checkout works for Bun and Deno targets only (Node runs a bundle)`);
+    const here = BENCH + "/";
+    cmd = cmd.map((c) => (c.startsWith(here) ? resolve(dir, "bench", c.slice(here.length)) : c));
+  }
+  return { label: spec, cmd, args: protoArgs(t) };
+});
+
+await buildLoadgen();
+if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+
+const perRound: number[][] = entries.map(() => []);
+let genBusy = 0;
+for (let r = 0; r < rounds; r++) {
+  const servers: Running[] = [];
+  try {
+    for (const e of entries) servers.push(await startServer(e.cmd, { core: 0 }));
+    const results = await Promise.all(entries.map((e, i) =>
+      loadgen(["--port", String(servers[i]!.port), ...e.args, "--scenario", scenario, ...load, "--server-pid", String(servers[i]!.pid)], { core: 1 })));
+    results.forEach((res, i) => {
+      if (res.error || !res.completed) throw new Error(`${entries[i]!.label}: ${res.error ?? "no round trips"}`);
+      perRound[i]!.push((res.server_cpu_s / res.completed) * 1e9);
+    });
+    genBusy = Math.max(genBusy, results.reduce((sum, res) => sum + (res.gen_util ?? 0), 0));
+    console.log(`round ${r + 1}: ` + entries.map((e, i) => `${e.label} ${perRound[i]![r]!.toFixed(0)} ns`).join(", "));
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(`\nserver CPU per ${scenario} round trip, ${rounds} rounds, all targets at once (run from ${ROOT})`);
+entries.forEach((e, i) => {
+  const ns = perRound[i]!;
+  let line = `${e.label.padEnd(40)} ${median(ns).toFixed(0).padStart(6)} ns (${Math.min(...ns).toFixed(0)}–${Math.max(...ns).toFixed(0)})`;
+  if (i > 0) {
+    const q = ns.map((x, k) => x / perRound[0]![k]!);
+    line += `   ÷ ${entries[0]!.label}: ${median(q).toFixed(3)} (${Math.min(...q).toFixed(3)}–${Math.max(...q).toFixed(3)}), as a throughput ratio ${(1 / median(q)).toFixed(2)}`;
+  }
+  console.log(line);
+});
+if (genBusy >= 0.9) console.log(`⚠ the generators together used ${genBusy.toFixed(2)} of their core: the figures may be theirs`);
