@@ -59,7 +59,7 @@ export class Session<D = SessionData> {
   data: D;
   /** When the session opened (ms since the epoch). */
   readonly openedAt: number;
-  /** When the session last sent anything, ping or pong included (ms since the epoch). */
+  /** When the session last sent anything, ping or pong included (ms since the epoch; frames that arrive within about 1 ms share one clock reading). */
   lastSeen: number;
   /** Last measured round-trip time in ms, or -1 before the first measurement. */
   rtt: number = -1;
