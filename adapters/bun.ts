@@ -166,7 +166,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
         ws.data.a = undefined;
       },
       message(ws, data) {
-        // One read of \`ws.data\` (a host getter) per frame.
+        // One read of `ws.data` (a host getter) per frame.
         const s = ws.data.s;
         if (s) seam.message(s, data, ws);
       },

@@ -2,12 +2,12 @@
  * The time of an incoming frame, shared by the frames that arrive together.
  *
  * Every frame records when its session was last seen, and the rate limit reads the time too.
- * Reading the system clock costs 40–60 ns per call on the machines we measured (Bun, Deno and
- * Node alike). That is about 5 % of a raw echo round trip on Bun. So the first read is kept
- * and shared until a 1 ms timer drops it; the timer is armed only when the clock is read. It is
- * also dropped after {@link MAX_USES} reads, so the time still moves on if the timer never
- * fires (fake timers in a test). A reading is never older than the host's timer lateness plus
- * 1 ms, and never older than that many frames.
+ * On the bench machine a read of the system clock cost 40–60 ns under each server runtime,
+ * about 5 % of a raw echo round trip on the fastest one. So the first read is kept and shared
+ * until a 1 ms timer drops it; the timer is armed only when the clock is read. The reading is
+ * also dropped after {@link MAX_USES} frames, so the time still moves on if the timer never fires
+ * (fake timers in a test). A reading is dropped by whichever comes first: the timer (1 ms plus
+ * the host's timer lateness) or 1 024 frames.
  * @module
  */
 
