@@ -75,6 +75,27 @@ export const SERVERS: Record<string, { cmd: string[]; path?: string; query?: str
   "socketio-node": { cmd: [...runtime.node, join(BUILD, "socketio-node-node.mjs")], path: "/socket.io/", query: "?EIO=4&transport=websocket" },
 };
 
+/** The median of some numbers (the mean of the middle two for an even count). */
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Median, min, max and count of the finite numbers among `xs`. */
+export interface Stat { med: number; min: number; max: number; n: number }
+/** {@link Stat} of `xs`, or `undefined` when none is finite. */
+export const stat = (xs: number[]): Stat | undefined => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? { med: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length } : undefined;
+};
+
+/** The value after `--name` in `argv`, or `dflt`. */
+export const option = (argv: string[], name: string, dflt: string): string => {
+  const i = argv.indexOf("--" + name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
+};
+
 /** One thing the bench measures: a server process and the protocol spoken to it. */
 export interface Target {
   id: string;

@@ -18,13 +18,10 @@
  * --conns 64, --inflight 16, --size 64.
  */
 import { resolve } from "node:path";
-import { BENCH, buildLoadgen, buildNode, loadgen, protoArgs, ROOT, SERVERS, startServer, TARGETS, type Running } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, loadgen, option, protoArgs, ROOT, SERVERS, startServer, stat, TARGETS, type Running } from "./lib.ts";
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf("--" + name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
-};
+const opt = (name: string, dflt: string): string => option(argv, name, dflt);
 const valued = new Set(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size"]);
 const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
 const rounds = Number(opt("rounds", "6"));
@@ -77,17 +74,13 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 console.log(`\nserver CPU per ${scenario} round trip, ${rounds} rounds, all targets at once (run from ${ROOT})`);
 entries.forEach((e, i) => {
-  const ns = perRound[i]!;
-  let line = `${e.label.padEnd(40)} ${median(ns).toFixed(0).padStart(6)} ns (${Math.min(...ns).toFixed(0)}–${Math.max(...ns).toFixed(0)})`;
+  const ns = stat(perRound[i]!)!;
+  let line = `${e.label.padEnd(40)} ${ns.med.toFixed(0).padStart(6)} ns (${ns.min.toFixed(0)}–${ns.max.toFixed(0)})`;
   if (i > 0) {
-    const q = ns.map((x, k) => x / perRound[0]![k]!);
-    line += `   ÷ ${entries[0]!.label}: ${median(q).toFixed(3)} (${Math.min(...q).toFixed(3)}–${Math.max(...q).toFixed(3)}), as a throughput ratio ${(1 / median(q)).toFixed(2)}`;
+    const q = stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+    line += `   ÷ ${entries[0]!.label}: ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as a throughput ratio ${(1 / q.med).toFixed(2)}`;
   }
   console.log(line);
 });

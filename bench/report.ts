@@ -4,20 +4,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BENCH } from "./lib.ts";
+import { BENCH, stat, type Stat, type Target } from "./lib.ts";
 
-interface T { id: string; label: string; host: string; kind: string; proto: string }
-interface Stat { med: number; min: number; max: number; n: number }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const stat = (xs: number[]): Stat | undefined => {
-  const v = xs.filter((x) => Number.isFinite(x));
-  return v.length ? { med: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length } : undefined;
-};
+type T = Pick<Target, "id" | "label" | "host" | "kind" | "proto">;
 
 const SCEN: Record<string, { title: string; metric: string; unit: string; higher: boolean; extra?: Array<[string, string, string]> }> = {
   echo: { title: "Echo", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },

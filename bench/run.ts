@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, protoArgs, rss, SERVERS, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -28,10 +28,7 @@ declare const Bun: any;
 // ---------- options ----------
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes("--" + name);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf("--" + name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
-};
+const opt = (name: string, dflt: string): string => option(argv, name, dflt);
 const quick = flag("quick");
 const num = (name: string, full: number, q: number) => Number(opt(name, String(quick ? q : full)));
 const cfg = {
@@ -72,7 +69,6 @@ const record = (scenario: string, target: string, run: number, r: any) => {
 
 const log = (...a: unknown[]) => console.log(...a);
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
-
 
 async function withServer<T>(name: string, fn: (s: Running) => Promise<T>, env?: Record<string, string>): Promise<T> {
   await waitQuiet(0.25, quietWait);
