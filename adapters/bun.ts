@@ -76,6 +76,7 @@ declare const Bun: {
     port?: number;
     hostname?: string;
     tls?: unknown;
+    reusePort?: boolean;
     fetch(req: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
     websocket: BunWebSocketHandler;
   }): BunServer;
@@ -102,6 +103,12 @@ export interface ServeOptions {
   readonly fetch?: (request: Request) => Response | Promise<Response>;
   /** Bun's own TLS options (`{ cert, key }`), passed through to `Bun.serve` for `wss://`. Default: none. */
   readonly tls?: unknown;
+  /**
+   * Let several processes listen on the same port (`SO_REUSEPORT`, Linux): the kernel spreads
+   * new connections between them. Each process has its own hub; give them one broker so groups,
+   * broadcasts and private messages reach every process. Default `false` (a taken port fails).
+   */
+  readonly reusePort?: boolean;
 }
 
 /** A running server: the same shape on every host (declared once, in the core). */
@@ -177,13 +184,14 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   };
 }
 
-/** Serve a hub with `Bun.serve`. Resolves once listening. */
-export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
+/** Serve a hub with `Bun.serve`. Resolves once listening; rejects when it cannot listen (a port taken, say). */
+export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub);
   const server = Bun.serve({
     port: options.port ?? 0,
     hostname: options.hostname,
     tls: options.tls,
+    reusePort: options.reusePort ?? false,
     websocket: h.websocket,
     async fetch(req, srv) {
       // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
@@ -195,7 +203,7 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
   });
   const scheme = options.tls ? "wss" : "ws";
   const host = server.hostname === "0.0.0.0" || server.hostname === "::" ? "localhost" : server.hostname;
-  return Promise.resolve({
+  return {
     port: server.port,
     hostname: server.hostname,
     url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${server.port}${options.path ?? "/"}`,
@@ -203,5 +211,5 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
       await hub.close();
       await server.stop(true);
     },
-  });
+  };
 }

@@ -34,7 +34,7 @@ interface DenoServer {
 }
 declare const Deno: {
   serve(
-    options: { port?: number; hostname?: string; cert?: string; key?: string; onListen?(addr: DenoNetAddr): void },
+    options: { port?: number; hostname?: string; cert?: string; key?: string; reusePort?: boolean; onListen?(addr: DenoNetAddr): void },
     handler: (req: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoServer;
   upgradeWebSocket(req: Request, options?: { protocol?: string; idleTimeout?: number }): { socket: WebSocket; response: Response };
@@ -76,6 +76,14 @@ export interface ServeOptions extends HandlerOptions {
   readonly fetch?: (request: Request, info: DenoServeInfo) => Response | Promise<Response>;
   /** PEM certificate chain and key, passed to `Deno.serve` as `cert`/`key` for `wss://`. Default: none. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Let several processes listen on the same port (`SO_REUSEPORT`, Linux): the kernel spreads
+   * new connections between them. Each process has its own hub; give them one broker so groups,
+   * broadcasts and private messages reach every process. Deno marks this unstable: run with
+   * `--unstable-net`; without it Deno ends the process ("Unstable API"). Default `false` (a taken
+   * port fails).
+   */
+  readonly reusePort?: boolean;
 }
 
 /** A running server: the same shape on every host (declared once, in the core). */
@@ -158,12 +166,12 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
   };
 }
 
-/** Serve a hub with `Deno.serve`. Resolves once listening. */
-export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
+/** Serve a hub with `Deno.serve`. Resolves once listening; rejects when it cannot listen (a port taken, say). */
+export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub, options);
   const server = Deno.serve(
     // onListen: Deno logs "Listening on ..." by default; a library must stay quiet.
-    { port: options.port ?? 0, hostname: options.hostname, cert: options.tls?.cert, key: options.tls?.key, onListen() {} },
+    { port: options.port ?? 0, hostname: options.hostname, cert: options.tls?.cert, key: options.tls?.key, reusePort: options.reusePort || undefined, onListen() {} },
     (req, info) => {
       // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
       const isUpgrade = req.headers.has("upgrade");
@@ -180,7 +188,7 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
   const { hostname, port } = server.addr;
   const scheme = options.tls ? "wss" : "ws";
   const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
-  return Promise.resolve({
+  return {
     port,
     hostname,
     url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${options.path ?? "/"}`,
@@ -188,5 +196,5 @@ export function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<
       await hub.close();
       await server.shutdown().catch(() => {}); // after a failed accept loop there is nothing left to shut
     },
-  });
+  };
 }

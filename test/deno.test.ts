@@ -87,3 +87,38 @@ test("Deno out of file descriptors: the failed accept loop is reported, the proc
     rmSync(dir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test("reusePort: two Deno processes listen on one port, the kernel spreads the connections, a taken port rejects", async () => {
+  // Deno marks reusePort unstable: the entry runs with --unstable-net.
+  const { cmd } = denoCommand("test/servers/deno-reuse.ts");
+  const withNet = [cmd[0]!, "run", "--unstable-net", ...cmd.slice(2)];
+  const a = await spawnServer({ cmd: withNet }, { NAME: "a", PORT: "0", REUSE: "1" });
+  const port = new URL(a.url).port;
+  const b = await spawnServer({ cmd: withNet }, { NAME: "b", PORT: port, REUSE: "1" }).catch(async (e) => {
+    await a.stop();
+    throw e;
+  });
+  const sockets: WebSocket[] = [];
+  try {
+    expect(new URL(b.url).port).toBe(port);
+    // Without reusePort the port is taken: serve rejects (the entry prints what it caught).
+    const taken = Bun.spawn(withNet, { env: { ...process.env, NAME: "c", PORT: port }, stdout: "pipe", stderr: "pipe" });
+    expect((await new Response(taken.stdout).text()).trim()).toBe("refused AddrInUse");
+    expect(await taken.exited).toBe(3);
+    const answers = await Promise.all(Array.from({ length: 40 }, () => new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(a.url);
+      sockets.push(ws);
+      ws.onopen = () => ws.send("which");
+      ws.onmessage = (e) => resolve(String(e.data));
+      ws.onerror = () => reject(new Error("connection failed"));
+    })));
+    const count = (name: string) => answers.filter((x) => x === name).length;
+    expect(count("a") + count("b")).toBe(40);
+    // SO_REUSEPORT hashes each connection's address pair: both processes get some (1 in 2^39 they do not).
+    expect(count("a")).toBeGreaterThan(0);
+    expect(count("b")).toBeGreaterThan(0);
+  } finally {
+    for (const ws of sockets) ws.close();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}, 30_000);
