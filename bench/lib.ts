@@ -133,6 +133,8 @@ export function protoArgs(t: Target): string[] {
 export interface Running {
   readonly pid: number;
   readonly port: number;
+  /** Full GC in the server (SIGUSR2); resolves once it prints `collected` (Bun targets). */
+  collect(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,21 +165,57 @@ export async function startServer(cmd: string[], opts: { core?: number; env?: Re
     const m = /listening (\d+)/.exec(buf);
     if (m) port = Number(m[1]);
   }
-  // keep draining stdout so the server never blocks on a full pipe
+  // keep draining stdout so the server never blocks on a full pipe; count `collected` lines
+  let collected = 0;
+  let onCollected: (() => void) | undefined;
   (async () => {
     try {
-      for (;;) if ((await reader.read()).done) break;
+      let rest = "";
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        const lines = (rest + dec.decode(r.value)).split("\n");
+        rest = lines.pop()!;
+        for (const l of lines) {
+          if (l !== "collected") continue;
+          collected++;
+          onCollected?.();
+        }
+      }
     } catch {}
   })();
   void errDrain;
   return {
     pid: p.pid,
     port,
+    async collect(timeoutMs = 30_000) {
+      const want = collected + 1;
+      const done = new Promise<void>((resolve) => (onCollected = () => collected >= want && resolve()));
+      process.kill(p.pid, "SIGUSR2");
+      const t = Bun.sleep(timeoutMs).then(() => "timeout" as const);
+      if ((await Promise.race([done, t])) === "timeout") throw new Error(`server ${cmd.join(" ")} did not collect within ${timeoutMs} ms`);
+    },
     async stop() {
       p.kill(9);
       await p.exited;
     },
   };
+}
+
+/**
+ * Start `count` processes of one server on one port (`REUSE_PORT=1`, Linux `SO_REUSEPORT`): the
+ * first picks a free port, the others join it. Stops the ones started if one fails.
+ */
+export async function startOnOnePort(cmd: string[], count: number, opts: { core?: number; env?: Record<string, string> } = {}): Promise<Running[]> {
+  const env = { ...opts.env, REUSE_PORT: "1" };
+  const all = [await startServer(cmd, { core: opts.core, env })];
+  try {
+    for (let i = 1; i < count; i++) all.push(await startServer(cmd, { core: opts.core, env: { ...env, PORT: String(all[0]!.port) } }));
+  } catch (error) {
+    await Promise.all(all.map((s) => s.stop()));
+    throw error;
+  }
+  return all;
 }
 
 /** Run the generator to completion and return its last JSON line. */

@@ -8,12 +8,15 @@ import { BENCH, stat, type Stat, type Target } from "./lib.ts";
 
 type T = Pick<Target, "id" | "label" | "host" | "kind" | "proto">;
 
+/** Per scenario: its headline metric, and extra columns as [field, heading, decimals ("" = 1)]. */
 const SCEN: Record<string, { title: string; metric: string; unit: string; higher: boolean; extra?: Array<[string, string, string]> }> = {
   echo: { title: "Echo", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },
   fanout: { title: "Fan-out", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
   rpc: { title: "RPC", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },
   memory: { title: "Memory", metric: "bytes_per_session", unit: "bytes per idle session", higher: false },
   connections: { title: "Connections", metric: "held", unit: "concurrent idle sessions held", higher: true },
+  many: { title: "Idle sessions in several Bun processes on one port (reusePort)", metric: "bytes_per_session", unit: "bytes per idle session", higher: false,
+    extra: [["held", "sessions held", "0"], ["procs", "processes", "0"]] },
   cross: { title: "Cross-instance fan-out (wirehub envelope · Bun)", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
 };
 
@@ -30,7 +33,7 @@ function n(x: number, digits = 0): string {
   return x.toFixed(digits);
 }
 const r2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
-const range = (s: Stat | undefined, d = 0) => (s ? (s.n > 1 ? `${n(s.min, d)}–${n(s.max, d)}` : "(1 run)") : "–");
+const range = (s: Stat | undefined, d = 0) => (s ? (s.n > 1 ? `${n(s.min, d)}–${n(s.max, d)}` : "1 run") : "–");
 
 /** Per-run ratio a/b over the runs where both exist. */
 function ratio(samples: Record<string, any[]>, a: string, b: string, metric: string): Stat | undefined {
@@ -99,7 +102,11 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   lines.push(`- Runtimes: Bun ${result.versions.bun}, ${result.versions.deno}, Node ${result.versions.node}; generator built with ${result.versions.cc}.`);
   lines.push(`- Settings: echo ${cfg.conns} connections × ${cfg.inflight} in flight, ${cfg.size}-byte messages, ${cfg.warmup} s warm-up + ${cfg.duration} s measured; ` +
     `fan-out ${cfg.fanoutConns} connections in one group, ${cfg.broadcasts} broadcasts (at most ${cfg.window} unfinished)${cfg.rounds ? `, the median of ${cfg.rounds} rounds per run` : ""}; memory ${cfg.memorySessions} idle sessions; ` +
-    `connections up to ${cfg.maxConnections.toLocaleString("en-US")} from ${cfg.srcs} source addresses.`);
+    `connections up to ${cfg.maxConnections.toLocaleString("en-US")} from ${cfg.srcs} source addresses` +
+    (cfg.manySessions ? `; ${cfg.manySessions.toLocaleString("en-US")} idle sessions held by ${cfg.manyProcs} server processes on one port (reusePort), from one generator per 16,000.` : "."));
+  for (const added of result.added ?? []) {
+    lines.push(`- "${SCEN[added.scenario]?.title ?? added.scenario}" was run on its own at ${added.started.slice(0, 16).replace("T", " ")} UTC, ${added.why}; its figures below are from that run.`);
+  }
   if (result.connectionsRerun) {
     lines.push(`- The connection scenario was re-run on its own at ${result.connectionsRerun.started.slice(0, 16).replace("T", " ")} UTC, ${result.connectionsRerun.why}; its figures below are from that run.`);
   }
@@ -112,13 +119,14 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     if (!sm || !Object.keys(sm).length) continue;
     lines.push(`## ${sc.title}`, "");
     const ids = Object.keys(sm);
-    const hasUtil = key !== "memory" && key !== "connections";
+    const hasUtil = key !== "memory" && key !== "connections" && key !== "many";
+    const perSession = key === "memory" || key === "many"; // bytes per session, compared with the raw host's
     const byHand = key === "echo" || key === "rpc"; // the JSON-by-hand targets run these two only
     const head = [key === "cross" ? "setup" : "target", `${sc.unit}`, "min–max", "× raw host (same run)", "× crossws"];
     if (byHand) head.push("× JSON by hand");
     for (const e of sc.extra ?? []) head.push(e[1]);
     if (hasUtil) head.push("srv", "gen");
-    if (key === "memory") head.push("− raw host (bytes)");
+    if (perSession) head.push(key === "many" ? "bytes − raw host" : "− raw host (bytes)");
     if (key === "connections") head.push("stopped by");
     lines.push(`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`);
     const rows: Array<{ label: string; s: Stat; kind: string }> = [];
@@ -157,7 +165,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
       }
       for (const e of sc.extra ?? []) {
         const es = stat(runs.map((r) => r[e[0]]));
-        cells.push(es ? n(es.med, 1) : "–");
+        cells.push(es ? n(es.med, e[2] === "" ? 1 : Number(e[2])) : "–");
       }
       if (hasUtil) {
         const su = stat(runs.map((r) => r.server_util));
@@ -168,10 +176,10 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
         const busy = runs.filter((r) => r.other_util > DISTURBED);
         if (busy.length) disturbed.push(`${sc.title} · ${label}: ${busy.length} of ${runs.length} runs (up to ${r2(Math.max(...busy.map((r) => r.other_util)))} cores used by other processes)`);
       }
-      if (key === "memory" && t?.kind === "wirehub") {
-        const d = diff(sm, id, RAW_OF[t.host]!, sc.metric);
+      if (perSession && t?.kind === "wirehub") {
+        const d = diff(sm, id, RAW_OF[t.host]!, "bytes_per_session");
         cells.push(d ? `${n(d.med)} (${n(d.min)}–${n(d.max)})` : "–");
-      } else if (key === "memory") cells.push("");
+      } else if (perSession) cells.push("");
       if (key === "connections") {
         const reasons = [...new Set(runs.map((r) => (r.held >= cfg.maxConnections ? "cap reached" : r.fail_reason || "?")))];
         cells.push(reasons.join("; "));
@@ -233,11 +241,24 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     goals.push(["Node: wirehub RPC ÷ Socket.IO acks ≥ 1.5", v, ok]);
   }
   for (const mode of ["raw", "env"]) {
+    // One process cannot hold 100,000 sockets here (below); several on one port can.
+    const m = S.many ? (S.many[`wirehub-${mode}-bun`] ?? []).filter(Boolean) : [];
+    const s = stat(m.map((r) => r.held));
+    if (s) {
+      const procs = stat(m.map((r) => r.procs))!;
+      goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions, in ${n(procs.med)} processes on one port`,
+        `${n(s.med)} held (${range(s)})`, s.med >= 100_000]);
+      const d = diff(S.many!, `wirehub-${mode}-bun`, "raw-bun", "bytes_per_session");
+      const w = stat(m.map((r) => r.bytes_per_session));
+      if (d && w) goals.push([`Bun: (context) memory per idle ${mode === "raw" ? "raw" : "envelope"} session at ${n(s.med)} sessions ≤ raw host + 1 KiB`, `${n(w.med)} B, raw host + ${n(d.med)} B`, undefined]);
+    }
+  }
+  for (const mode of ["raw", "env"]) {
     const s = S.connections ? stat((S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean).map((r) => r.held)) : undefined;
     const runs = S.connections ? (S.connections[`wirehub-${mode}-bun`] ?? []).filter(Boolean) : [];
     // Stopped by the generator's own descriptor limit: the server was never pushed to failure.
     const genLimit = runs.length > 0 && runs.every((r) => r.held >= cfg.maxConnections || /socket: Too many open files/.test(r.fail_reason ?? ""));
-    goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions`,
+    goals.push([`Bun: 100,000 concurrent idle ${mode === "raw" ? "raw" : "envelope"} sessions in one process`,
       s ? `${n(s.med)} held (${range(s)})${genLimit && s.med < 100_000 ? "; the generator ran out of file descriptors first (hard limit of this machine), so not tested" : ""}` : "not measured",
       s ? (s.med >= 100_000 ? true : genLimit ? undefined : false) : undefined]);
   }

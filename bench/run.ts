@@ -7,20 +7,22 @@
  * also given as a ratio to the raw host measured in the same run.
  *
  * Options (defaults in brackets; --quick lowers them):
- *   --runs N [3]            --only echo,fanout,rpc,memory,connections,cross
+ *   --runs N [3]            --only echo,fanout,rpc,memory,connections,many,cross
  *   --targets a,b           only targets whose id contains one of these
  *   --connections-targets a,b   the same, for the connection scenario only
  *   --conns 64 --inflight 16 --size 64 --duration 5 --warmup 1        (echo, rpc)
  *   --fanout-conns 2000 --broadcasts 200 --window 200 --rounds 5      (fan-out, cross-instance:
  *                           each run measures --rounds rounds of --broadcasts; the median round counts)
  *   --memory-sessions 5000  --max-connections 100000 --srcs 8
+ *   --many-sessions 100000 --many-procs 6   (many: idle sessions held by several Bun processes
+ *                           sharing one port with reusePort, from one generator per 16 000)
  *   --out FILE              results JSON [bench/results/latest.json; quick: bench/results/quick.json]
  *   --no-report             do not rewrite bench/RESULTS.md and bench/charts/
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -46,8 +48,10 @@ const cfg = {
   memorySessions: num("memory-sessions", 5000, 1000),
   maxConnections: num("max-connections", 100_000, 3_000),
   srcs: num("srcs", 8, 8),
+  manySessions: num("many-sessions", 100_000, 4_000),
+  manyProcs: num("many-procs", 6, 2),
 };
-const only = new Set(opt("only", quick ? "echo,fanout,rpc,memory,connections,cross" : "echo,fanout,rpc,memory,connections,cross").split(","));
+const only = new Set(opt("only", "echo,fanout,rpc,memory,connections,many,cross").split(","));
 const targetFilter = opt("targets", "").split(",").filter(Boolean);
 // How long to wait for other processes to calm down before each server (a quick run must stay short).
 const quietWait = quick ? 3_000 : 120_000;
@@ -58,6 +62,8 @@ const targets = TARGETS.filter((t) => !targetFilter.length || targetFilter.some(
 // The connection scenario is the slow one (Node opens ~1 700 sessions/s): it can be limited to some targets.
 const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
 const connTargets = targets.filter((t) => t.kind !== "floor" && (!connFilter.length || connFilter.some((f) => t.id.includes(f))));
+// Several processes on one port: wirehub on Bun, with the raw host and crossws beside it.
+const MANY_TARGETS = new Set(["wirehub-raw-bun", "wirehub-env-bun", "raw-bun", "crossws-bun"]);
 const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node", "json-bun", "json-deno", "json-node"]);
 
 // ---------- results ----------
@@ -122,6 +128,44 @@ async function connections(t: Target): Promise<any> {
       "--srcs", String(cfg.srcs), "--pending", "1000", "--hold", quick ? "0.5" : "3", "--timeout", "180", "--server-pid", String(s.pid)], { core: 1, timeoutMs: 400_000 });
     return r;
   });
+}
+
+/**
+ * Idle sessions beyond one process's descriptor limit (20 000 here): `manyProcs` server processes
+ * share one port (reusePort) and the kernel spreads the connections; one generator per 16 000
+ * sessions, as a generator process has the same limit. RSS is summed over the server processes.
+ */
+async function many(t: Target): Promise<any> {
+  await waitQuiet(0.25, quietWait);
+  const servers = await startOnOnePort(SERVERS[t.server]!.cmd, cfg.manyProcs, { core: 0 });
+  try {
+    const settle = quick ? 0.4 : 1;
+    const collectAll = () => Promise.all(servers.map((s) => s.collect()));
+    const rssAll = () => servers.reduce((sum, s) => sum + rss(s.pid), 0);
+    await collectAll();
+    const before = rssAll();
+    const gens = Math.ceil(cfg.manySessions / 16_000);
+    const share = (i: number) => Math.floor(cfg.manySessions / gens) + (i < cfg.manySessions % gens ? 1 : 0);
+    const t0 = Date.now();
+    const idle = await Promise.all(Array.from({ length: gens }, (_, i) => loadgenIdle(["--port", String(servers[0]!.port), ...protoArgs(t), "--scenario", "idle",
+      "--conns", String(share(i)), "--hold", "600", "--pending", "200", "--srcs", String(cfg.srcs), "--timeout", "180"], { core: 1, timeoutMs: 700_000 })));
+    const openS = (Date.now() - t0) / 1000;
+    await Bun.sleep(1000 * settle);
+    await collectAll();
+    const after = rssAll();
+    const perProc = servers.map((s) => rss(s.pid));
+    const ends = await Promise.all(idle.map((g) => g.finish()));
+    const sum = (xs: any[], k: string) => xs.reduce((a, x) => a + (Number(x?.[k]) || 0), 0);
+    const sessions = sum(idle.map((g) => g.ready), "ready");
+    const reasons = [...new Set(ends.map((e) => e?.fail_reason).filter(Boolean))].join("; ");
+    return {
+      procs: servers.length, generators: gens, sessions, held: sum(ends, "held"), failed: sum(idle.map((g) => g.ready), "failed"),
+      closed_by_peer: sum(ends, "closed_by_peer"), fail_reason: reasons, open_s: openS, rss_before: before, rss_after: after,
+      rss_per_proc: perProc, bytes_per_session: (after - before) / Math.max(1, sessions),
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
 }
 
 // ---------- brokers for the cross-instance scenario ----------
@@ -231,6 +275,17 @@ async function main() {
         const r = await connections(t);
         record("connections", t.id, run, r);
         log(`run ${run + 1} conns   ${t.label.padEnd(26)} ${fmt(r.held).padStart(10)} held (opened ${r.opened} in ${r.open_s?.toFixed(1)} s, server RSS ${((r.server_rss_kb ?? 0) / 1024).toFixed(0)} MiB)${r.fail_reason ? "  stopped: " + r.fail_reason : ""}`);
+      }
+    }
+  });
+
+  await phase("many", async () => {
+    for (let run = 0; run < cfg.runs; run++) {
+      for (const t of rotate(targets.filter((t) => MANY_TARGETS.has(t.id)), run)) {
+        const r = await many(t);
+        record("many", t.id, run, r);
+        log(`run ${run + 1} many    ${t.label.padEnd(26)} ${fmt(r.held).padStart(10)} held by ${r.procs} processes (${r.sessions} opened in ${r.open_s.toFixed(1)} s, ` +
+          `${fmt(r.bytes_per_session)} bytes/session, RSS ${(r.rss_after / 2 ** 20).toFixed(0)} MiB in all)${r.fail_reason ? "  " + r.fail_reason : ""}`);
       }
     }
   });

@@ -4,7 +4,7 @@
  * benchmarks live in bench/ and are not part of the test suite.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { buildLoadgen, loadgen, SERVERS, startServer, type Running } from "../bench/lib.ts";
+import { buildLoadgen, loadgen, loadgenIdle, SERVERS, startOnOnePort, startServer, type Running } from "../bench/lib.ts";
 
 let server: Running;
 beforeAll(async () => {
@@ -33,3 +33,19 @@ test("loadgen fan-out reaches every member of the group", async () => {
   expect(r.complete).toBe(true);
   expect(r.deliveries).toBe(19 * 5);
 }, 10_000);
+
+test("several wirehub processes on one port (reusePort) hold idle sessions from several generators; each collects on request", async () => {
+  const servers = await startOnOnePort(SERVERS["wirehub-bun"]!.cmd, 2);
+  try {
+    expect(servers[1]!.port).toBe(servers[0]!.port);
+    await Promise.all(servers.map((s) => s.collect(5_000))); // resolves on each process's own "collected" line
+    const gens = await Promise.all([0, 1].map(() => loadgenIdle(["--port", String(servers[0]!.port), "--proto", "raw", "--scenario", "idle",
+      "--conns", "100", "--hold", "30", "--srcs", "2", "--timeout", "5"], { timeoutMs: 20_000 })));
+    expect(gens.map((g) => g.ready.ready)).toEqual([100, 100]);
+    const ends = await Promise.all(gens.map((g) => g.finish()));
+    expect(ends.map((e) => e.held)).toEqual([100, 100]);
+    expect(ends.map((e) => e.closed_by_peer)).toEqual([0, 0]);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}, 20_000);

@@ -1,6 +1,8 @@
 /**
  * Bench target: crossws on Bun (its Bun adapter uses Bun's native topics for publish). The same
  * work as the wirehub target: per-peer data, two groups, echo, "B…" published to "bench".
+ * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC, as
+ * GET /gc does, and prints `collected`.
  */
 import crossws from "crossws/adapters/bun";
 declare const Bun: any;
@@ -26,6 +28,7 @@ const ws = crossws({
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
+  reusePort: process.env.REUSE_PORT === "1",
   websocket: ws.websocket,
   fetch(req: Request, srv: unknown) {
     if (req.headers.get("upgrade") === "websocket") return ws.handleUpgrade(req, srv as never);
@@ -37,3 +40,7 @@ const server = Bun.serve({
   },
 });
 console.log(`listening ${server.port}`);
+process.on("SIGUSR2", () => {
+  Bun.gc(true);
+  console.log("collected");
+});

@@ -2,12 +2,15 @@
  * Bench target: Bun.serve by hand, with Bun's native topics. The same work as the wirehub
  * target: two groups per connection ("bench" and one of 100), per-connection data, echo, and a
  * text frame starting with "B" published to "bench" (ws.publish leaves the sender out).
+ * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC, as
+ * GET /gc does, and prints `collected`.
  */
 declare const Bun: any;
 let n = 0;
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
+  reusePort: process.env.REUSE_PORT === "1",
   fetch(req: Request, srv: any) {
     if (req.headers.get("upgrade")) {
       const i = n++;
@@ -34,3 +37,7 @@ const server = Bun.serve({
   },
 });
 console.log(`listening ${server.port}`);
+process.on("SIGUSR2", () => {
+  Bun.gc(true);
+  console.log("collected");
+});

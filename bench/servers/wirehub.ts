@@ -9,9 +9,11 @@
  * envelope: event "echo" is echoed, event "bcast" is broadcast to "bench", request "echo"
  *           answers its input.
  *
- * Env: PORT (default 0), BROKER ("redis" | "nats" | unset), BROKER_URL.
+ * Env: PORT (default 0), BROKER ("redis" | "nats" | unset), BROKER_URL, REUSE_PORT=1 (listen
+ * with reusePort, so several processes share PORT; Bun only, Deno would need --unstable-net).
  * GET /gc runs a full garbage collection where the runtime exposes one (the memory scenario
- * calls it before reading RSS, for every target alike).
+ * calls it before reading RSS, for every target alike); so does SIGUSR2, which reaches one
+ * chosen process when several share a port, and prints `collected` when done.
  */
 import { createHub, type Broker } from "wirehub";
 
@@ -47,13 +49,17 @@ hub.on("bcast", (d, s) => s.broadcast("b", d, { group: "bench" }));
 hub.handle("echo", (d) => d);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+const collect = (): void => {
+  if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
+  else gc?.();
+};
 const server = await serve(hub, {
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
+  ...(process.env.REUSE_PORT === "1" && { reusePort: true }),
   fetch(req) {
     if (new URL(req.url).pathname === "/gc") {
-      if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
-      else gc?.();
+      collect();
       return new Response("ok");
     }
     return new Response("wirehub bench", { status: 426 });
@@ -62,3 +68,7 @@ const server = await serve(hub, {
 console.log(`listening ${server.port}`);
 // Exit cleanly on SIGINT so `node --cpu-prof` (and Bun's profiler) can write the profile.
 process.on("SIGINT", () => process.exit(0));
+process.on("SIGUSR2", () => {
+  collect();
+  console.log("collected");
+});
