@@ -1,6 +1,7 @@
 import { capabilities } from "../adapters/deno.ts";
 import { conformance } from "./conformance.ts";
 import { lifecycle } from "./lifecycle.ts";
+import { count, firstAnswers } from "./reuse-port.ts";
 import { denoCommand, serverEnv, spawnServer } from "./spawn.ts";
 import type { Cert } from "./tls.ts";
 
@@ -98,27 +99,20 @@ test("reusePort: two Deno processes listen on one port, the kernel spreads the c
     await a.stop();
     throw e;
   });
-  const sockets: WebSocket[] = [];
+  let clients: { answers: string[]; close(): void } | undefined;
   try {
     expect(new URL(b.url).port).toBe(port);
     // Without reusePort the port is taken: serve rejects (the entry prints what it caught).
     const taken = Bun.spawn(withNet, { env: { ...process.env, NAME: "c", PORT: port }, stdout: "pipe", stderr: "pipe" });
     expect((await new Response(taken.stdout).text()).trim()).toBe("refused AddrInUse");
     expect(await taken.exited).toBe(3);
-    const answers = await Promise.all(Array.from({ length: 40 }, () => new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(a.url);
-      sockets.push(ws);
-      ws.onopen = () => ws.send("which");
-      ws.onmessage = (e) => resolve(String(e.data));
-      ws.onerror = () => reject(new Error("connection failed"));
-    })));
-    const count = (name: string) => answers.filter((x) => x === name).length;
-    expect(count("a") + count("b")).toBe(40);
+    clients = await firstAnswers(a.url, 40);
+    expect(count(clients.answers, "a") + count(clients.answers, "b")).toBe(40);
     // SO_REUSEPORT hashes each connection's address pair: both processes get some (1 in 2^39 they do not).
-    expect(count("a")).toBeGreaterThan(0);
-    expect(count("b")).toBeGreaterThan(0);
+    expect(count(clients.answers, "a")).toBeGreaterThan(0);
+    expect(count(clients.answers, "b")).toBeGreaterThan(0);
   } finally {
-    for (const ws of sockets) ws.close();
+    clients?.close();
     await Promise.all([a.stop(), b.stop()]);
   }
 }, 30_000);
