@@ -133,7 +133,7 @@ export function protoArgs(t: Target): string[] {
 export interface Running {
   readonly pid: number;
   readonly port: number;
-  /** Full GC in the server (SIGUSR2); resolves once it prints `collected` (Bun targets). */
+  /** Full GC in the server (SIGUSR2, which every bench server answers); resolves once it prints `collected`. */
   collect(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -271,12 +271,6 @@ export function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-/** Ask a bench server to collect garbage (every target answers GET /gc). */
-export async function gc(port: number): Promise<void> {
-  try {
-    await fetch(`http://127.0.0.1:${port}/gc`, { signal: AbortSignal.timeout(5000) });
-  } catch {}
-}
 
 /** Busy CPU seconds of the whole machine (user, nice, system, steal) from /proc/stat. */
 function machineBusy(): number {

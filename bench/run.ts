@@ -22,7 +22,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, gc, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -106,19 +106,24 @@ async function fanout(t: Target, ports: number[], serverPid: number): Promise<an
   ], { core: 1 });
 }
 
+// A quick run waits less around the RSS readings.
+const settle = quick ? 0.4 : 1;
+
+/** A full GC in each server, a pause for the allocator to hand pages back, then their summed RSS. */
+async function collectedRss(servers: Running[]): Promise<number> {
+  await Promise.all(servers.map((s) => s.collect()));
+  await Bun.sleep(500 * settle);
+  return servers.reduce((sum, s) => sum + rss(s.pid), 0);
+}
+
 async function memory(t: Target): Promise<any> {
   return withServer(t.server, async (s) => {
-    const settle = quick ? 0.4 : 1; // a quick run waits less around the RSS readings
     await Bun.sleep(300 * settle);
-    await gc(s.port);
-    await Bun.sleep(300 * settle);
-    const before = rss(s.pid);
+    const before = await collectedRss([s]);
     const idle = await loadgenIdle(["--port", String(s.port), ...protoArgs(t), "--scenario", "idle", "--conns", String(cfg.memorySessions),
       "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"], { core: 1 });
     await Bun.sleep(1000 * settle);
-    await gc(s.port);
-    await Bun.sleep(500 * settle);
-    const after = rss(s.pid);
+    const after = await collectedRss([s]);
     const end = await idle.finish();
     const n = idle.ready.ready as number;
     return { sessions: n, held: end?.held, rss_before: before, rss_after: after, bytes_per_session: (after - before) / Math.max(1, n) };
@@ -142,11 +147,7 @@ async function many(t: Target): Promise<any> {
   await quiet();
   const servers = await startOnOnePort(SERVERS[t.server]!.cmd, cfg.manyProcs, { core: 0 });
   try {
-    const settle = quick ? 0.4 : 1;
-    const collectAll = () => Promise.all(servers.map((s) => s.collect()));
-    const rssAll = () => servers.reduce((sum, s) => sum + rss(s.pid), 0);
-    await collectAll();
-    const before = rssAll();
+    const before = await collectedRss(servers);
     const gens = Math.ceil(cfg.manySessions / 16_000);
     const share = (i: number) => Math.floor(cfg.manySessions / gens) + (i < cfg.manySessions % gens ? 1 : 0);
     const t0 = Date.now();
@@ -154,8 +155,7 @@ async function many(t: Target): Promise<any> {
       "--conns", String(share(i)), "--hold", "600", "--pending", "200", "--srcs", String(cfg.srcs), "--timeout", "180"], { core: 1, timeoutMs: 700_000 })));
     const openS = (Date.now() - t0) / 1000;
     await Bun.sleep(1000 * settle);
-    await collectAll();
-    const after = rssAll();
+    const after = await collectedRss(servers);
     const perProc = servers.map((s) => rss(s.pid));
     const ends = await Promise.all(idle.map((g) => g.finish()));
     const sum = (xs: any[], k: string) => xs.reduce((a, x) => a + (Number(x?.[k]) || 0), 0);

@@ -1,8 +1,8 @@
 /**
  * Bench target: crossws on Bun (its Bun adapter uses Bun's native topics for publish). The same
  * work as the wirehub target: per-peer data, two groups, echo, "B…" published to "bench".
- * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC, as
- * GET /gc does, and prints `collected`.
+ * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC
+ * and prints `collected` (the memory scenarios, before each reading).
  */
 import crossws from "crossws/adapters/bun";
 declare const Bun: any;
@@ -32,10 +32,6 @@ const server = Bun.serve({
   websocket: ws.websocket,
   fetch(req: Request, srv: unknown) {
     if (req.headers.get("upgrade") === "websocket") return ws.handleUpgrade(req, srv as never);
-    if (new URL(req.url).pathname === "/gc") {
-      Bun.gc(true);
-      return new Response("ok");
-    }
     return new Response("expected a WebSocket upgrade", { status: 426 });
   },
 });

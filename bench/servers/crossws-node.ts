@@ -1,6 +1,7 @@
 /**
  * Bench target: crossws on Node (its Node adapter, on node:http). The same work as the wirehub
  * target: per-peer data, two groups, echo, "B…" published to "bench".
+ * SIGUSR2 runs a full GC and prints `collected` (the memory scenario, before each reading).
  */
 import { createServer } from "node:http";
 import crossws from "crossws/adapters/node";
@@ -24,9 +25,10 @@ const ws = crossws({
 } as Parameters<typeof crossws>[0]);
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const http = createServer((req, res) => {
-  if (req.url === "/gc") gc?.();
-  res.writeHead(req.url === "/gc" ? 200 : 426).end(req.url === "/gc" ? "ok" : "expected a WebSocket upgrade");
-});
+const http = createServer((_req, res) => void res.writeHead(426).end("expected a WebSocket upgrade"));
 http.on("upgrade", (req, socket, head) => ws.handleUpgrade(req, socket, head));
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
+process.on("SIGUSR2", () => {
+  gc?.();
+  console.log("collected");
+});

@@ -2,8 +2,8 @@
  * Bench target: Bun.serve by hand, with Bun's native topics. The same work as the wirehub
  * target: two groups per connection ("bench" and one of 100), per-connection data, echo, and a
  * text frame starting with "B" published to "bench" (ws.publish leaves the sender out).
- * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC, as
- * GET /gc does, and prints `collected`.
+ * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC
+ * and prints `collected` (the memory scenarios, before each reading).
  */
 declare const Bun: any;
 let n = 0;
@@ -16,10 +16,6 @@ const server = Bun.serve({
       const i = n++;
       if (srv.upgrade(req, { data: { user: "u" + i, g: "g" + (i % 100) } })) return;
       return new Response("upgrade failed", { status: 400 });
-    }
-    if (new URL(req.url).pathname === "/gc") {
-      Bun.gc(true);
-      return new Response("ok");
     }
     return new Response("expected a WebSocket upgrade", { status: 426 });
   },

@@ -1,6 +1,7 @@
 /**
  * Bench target: Deno.serve + Deno.upgradeWebSocket by hand. Groups are Sets of sockets; a text
  * frame starting with "B" goes to every other member of "bench", anything else is echoed.
+ * SIGUSR2 runs a full GC and prints `collected` (the memory scenario, before each reading).
  */
 declare const Deno: any;
 const groups = new Map<string, Set<WebSocket>>();
@@ -20,13 +21,7 @@ Deno.serve({
   hostname: "127.0.0.1",
   onListen: ({ port }: { port: number }) => console.log(`listening ${port}`),
 }, (req: Request) => {
-  if (req.headers.get("upgrade") !== "websocket") {
-    if (new URL(req.url).pathname === "/gc") {
-      gc?.();
-      return new Response("ok");
-    }
-    return new Response("expected a WebSocket upgrade", { status: 426 });
-  }
+  if (req.headers.get("upgrade") !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
   const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
   const i = n++;
   const data = { user: "u" + i, g: "g" + (i % 100) };
@@ -46,4 +41,8 @@ Deno.serve({
     leave(data.g, socket);
   };
   return response;
+});
+Deno.addSignalListener("SIGUSR2", () => {
+  gc?.();
+  console.log("collected");
 });

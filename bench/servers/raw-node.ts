@@ -1,6 +1,7 @@
 /**
  * Bench target: Node http + the `ws` package by hand. Groups are Sets of sockets; a text frame
  * starting with "B" goes to every other member of "bench", anything else is echoed.
+ * SIGUSR2 runs a full GC and prints `collected` (the memory scenario, before each reading).
  */
 import { createServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -16,10 +17,7 @@ const leave = (g: string, ws: WebSocket) => {
   if (s && s.delete(ws) && s.size === 0) groups.delete(g);
 };
 const gc = (globalThis as { gc?: () => void }).gc;
-const http = createServer((req, res) => {
-  if (req.url === "/gc") gc?.();
-  res.writeHead(req.url === "/gc" ? 200 : 426).end(req.url === "/gc" ? "ok" : "expected a WebSocket upgrade");
-});
+const http = createServer((_req, res) => void res.writeHead(426).end("expected a WebSocket upgrade"));
 const wss = new WebSocketServer({ server: http });
 let n = 0;
 wss.on("connection", (ws) => {
@@ -39,3 +37,7 @@ wss.on("connection", (ws) => {
   });
 });
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
+process.on("SIGUSR2", () => {
+  gc?.();
+  console.log("collected");
+});

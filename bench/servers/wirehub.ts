@@ -11,9 +11,9 @@
  *
  * Env: PORT (default 0), BROKER ("redis" | "nats" | unset), BROKER_URL, REUSE_PORT=1 (listen
  * with reusePort, so several processes share PORT; Bun only, Deno would need --unstable-net).
- * GET /gc runs a full garbage collection where the runtime exposes one (the memory scenario
- * calls it before reading RSS, for every target alike); so does SIGUSR2, which reaches one
- * chosen process when several share a port, and prints `collected` when done.
+ * SIGUSR2 runs a full garbage collection where the runtime exposes one and prints `collected`
+ * (the memory scenarios, before each RSS reading, for every target alike; a signal reaches the
+ * one process meant even when several share a port).
  */
 import { createHub, type Broker } from "wirehub";
 
@@ -49,26 +49,16 @@ hub.on("bcast", (d, s) => s.broadcast("b", d, { group: "bench" }));
 hub.handle("echo", (d) => d);
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const collect = (): void => {
-  if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
-  else gc?.();
-};
 const server = await serve(hub, {
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
   ...(process.env.REUSE_PORT === "1" && { reusePort: true }),
-  fetch(req) {
-    if (new URL(req.url).pathname === "/gc") {
-      collect();
-      return new Response("ok");
-    }
-    return new Response("wirehub bench", { status: 426 });
-  },
 });
 console.log(`listening ${server.port}`);
 // Exit cleanly on SIGINT so `node --cpu-prof` (and Bun's profiler) can write the profile.
 process.on("SIGINT", () => process.exit(0));
 process.on("SIGUSR2", () => {
-  collect();
+  if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
+  else gc?.();
   console.log("collected");
 });
