@@ -193,7 +193,8 @@ export async function startServer(cmd: string[], opts: { core?: number; env?: Re
       const done = new Promise<void>((resolve) => (onCollected = () => collected >= want && resolve()));
       process.kill(p.pid, "SIGUSR2");
       const t = Bun.sleep(timeoutMs).then(() => "timeout" as const);
-      if ((await Promise.race([done, t])) === "timeout") throw new Error(`server ${cmd.join(" ")} did not collect within ${timeoutMs} ms`);
+      const r = await Promise.race([done, t, p.exited.then(() => "exited" as const)]);
+      if (r) throw new Error(`server ${cmd.join(" ")} did not collect: ${r === "exited" ? `exited (${p.exitCode})` : `nothing within ${timeoutMs} ms`}\n${log}`);
     },
     async stop() {
       p.kill(9);

@@ -25,6 +25,11 @@ const ws = crossws({
   },
 } as Parameters<typeof crossws>[0]);
 
+// Before listening: a runner may signal as soon as it reads "listening".
+process.on("SIGUSR2", () => {
+  Bun.gc(true);
+  console.log("collected");
+});
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
@@ -36,7 +41,3 @@ const server = Bun.serve({
   },
 });
 console.log(`listening ${server.port}`);
-process.on("SIGUSR2", () => {
-  Bun.gc(true);
-  console.log("collected");
-});

@@ -27,8 +27,9 @@ const ws = crossws({
 const gc = (globalThis as { gc?: () => void }).gc;
 const http = createServer((_req, res) => void res.writeHead(426).end("expected a WebSocket upgrade"));
 http.on("upgrade", (req, socket, head) => ws.handleUpgrade(req, socket, head));
-http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
+// Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {
   gc?.();
   console.log("collected");
 });
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

@@ -7,6 +7,11 @@
  */
 declare const Bun: any;
 let n = 0;
+// Before listening: a runner may signal as soon as it reads "listening".
+process.on("SIGUSR2", () => {
+  Bun.gc(true);
+  console.log("collected");
+});
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
@@ -33,7 +38,3 @@ const server = Bun.serve({
   },
 });
 console.log(`listening ${server.port}`);
-process.on("SIGUSR2", () => {
-  Bun.gc(true);
-  console.log("collected");
-});

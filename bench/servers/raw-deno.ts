@@ -16,6 +16,11 @@ const leave = (g: string, ws: WebSocket) => {
 };
 const gc = (globalThis as { gc?: () => void }).gc;
 let n = 0;
+// Before listening: a runner may signal as soon as it reads "listening".
+Deno.addSignalListener("SIGUSR2", () => {
+  gc?.();
+  console.log("collected");
+});
 Deno.serve({
   port: Number(Deno.env.get("PORT") ?? 0),
   hostname: "127.0.0.1",
@@ -41,8 +46,4 @@ Deno.serve({
     leave(data.g, socket);
   };
   return response;
-});
-Deno.addSignalListener("SIGUSR2", () => {
-  gc?.();
-  console.log("collected");
 });

@@ -36,8 +36,9 @@ wss.on("connection", (ws) => {
     leave(data.g, ws);
   });
 });
-http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
+// Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {
   gc?.();
   console.log("collected");
 });
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

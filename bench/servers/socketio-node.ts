@@ -20,8 +20,9 @@ io.on("connection", (socket) => {
   socket.on("bcast", (d: unknown) => socket.to("bench").emit("b", d));
   socket.on("rpc", (d: unknown, ack: (r: unknown) => void) => ack(d));
 });
-http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
+// Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {
   gc?.();
   console.log("collected");
 });
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

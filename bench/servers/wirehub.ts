@@ -49,6 +49,12 @@ hub.on("bcast", (d, s) => s.broadcast("b", d, { group: "bench" }));
 hub.handle("echo", (d) => d);
 
 const gc = (globalThis as { gc?: () => void }).gc;
+// Before listening: a runner may signal as soon as it reads "listening".
+process.on("SIGUSR2", () => {
+  if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
+  else gc?.();
+  console.log("collected");
+});
 const server = await serve(hub, {
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
@@ -57,8 +63,3 @@ const server = await serve(hub, {
 console.log(`listening ${server.port}`);
 // Exit cleanly on SIGINT so `node --cpu-prof` (and Bun's profiler) can write the profile.
 process.on("SIGINT", () => process.exit(0));
-process.on("SIGUSR2", () => {
-  if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
-  else gc?.();
-  console.log("collected");
-});
