@@ -116,12 +116,19 @@ export type { ServerHandle } from "../src/mod.ts";
 
 /** The pieces to mount a hub in your own `Bun.serve`: call `upgrade` from your `fetch`, pass `websocket` through. */
 export interface BunHandler {
-  /** Try to upgrade `req`; returns `undefined` when upgraded, else the `Response` to send. */
-  upgrade(req: Request, server: BunServer): Promise<Response | undefined>;
+  /**
+   * Try to upgrade `req`; `undefined` when upgraded, else the `Response` to send. Return it from
+   * `fetch` as it is: it comes at once (Bun upgrades fastest in the same turn) unless the hub's
+   * upgrade hook returns a promise, and then as a promise.
+   */
+  upgrade(req: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
   /** The `websocket` option of `Bun.serve`. */
   readonly websocket: BunWebSocketHandler;
-  /** Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal. */
-  admit(req: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /**
+   * Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal; a
+   * promise of it when the upgrade hook returns one. Awaiting it works either way.
+   */
+  admit(req: Request, info?: UpgradeInfo): Admission<unknown> | Response | Promise<Admission<unknown> | Response>;
   /** Upgrade `req` for an admission; `false` when Bun refused (then answer the request yourself). */
   accept(req: Request, server: BunServer, admission: Admission<unknown>): boolean;
 }
@@ -152,10 +159,12 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   return {
     admit,
     accept,
-    async upgrade(req, srv) {
-      const r = await admit(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
-      if (r instanceof Response) return r;
-      return accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
+    upgrade(req, srv) {
+      const r = admit(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
+      // No promise unless the decision waited: an async `fetch` costs Bun a turn per upgrade.
+      const done = (r: Admission<unknown> | Response): Response | undefined =>
+        r instanceof Response ? r : accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
+      return r instanceof Promise ? r.then(done) : done(r);
     },
     websocket: {
       // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling
@@ -193,7 +202,7 @@ export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Pr
     tls: options.tls,
     reusePort: options.reusePort ?? false,
     websocket: h.websocket,
-    async fetch(req, srv) {
+    fetch(req, srv) {
       // Any Upgrade header goes to the core, which answers bad handshakes alike on every host.
       const isUpgrade = req.headers.has("upgrade");
       if (isUpgrade && (!options.path || new URL(req.url).pathname === options.path)) return h.upgrade(req, srv);

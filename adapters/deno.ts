@@ -91,10 +91,16 @@ export type { ServerHandle } from "../src/mod.ts";
 
 /** The pieces to mount a hub in your own `Deno.serve` handler. */
 export interface DenoHandler {
-  /** Decide and, if accepted, upgrade `req`: returns the response to hand back to `Deno.serve`. */
-  upgrade(req: Request, info?: DenoServeInfo): Promise<Response>;
-  /** Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal. */
-  admit(req: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /**
+   * Decide and, if accepted, upgrade `req`: the response to hand back to `Deno.serve`. It comes
+   * at once unless the hub's upgrade hook returns a promise, and then as a promise.
+   */
+  upgrade(req: Request, info?: DenoServeInfo): Response | Promise<Response>;
+  /**
+   * Only decide (the hub's upgrade hook, subprotocols, limits): an admission or the refusal; a
+   * promise of it when the upgrade hook returns one. Awaiting it works either way.
+   */
+  admit(req: Request, info?: UpgradeInfo): Admission<unknown> | Response | Promise<Admission<unknown> | Response>;
   /** Upgrade `req` for an admission. Return the result from `Deno.serve`'s handler as is. */
   accept(req: Request, admission: Admission<unknown>): Response;
 }
@@ -159,9 +165,10 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
   return {
     admit,
     accept,
-    async upgrade(req, info) {
-      const r = await admit(req, { remoteAddress: info?.remoteAddr.hostname ?? "" });
-      return r instanceof Response ? r : accept(req, r);
+    upgrade(req, info) {
+      const r = admit(req, { remoteAddress: info?.remoteAddr.hostname ?? "" });
+      const done = (r: Admission<unknown> | Response): Response => (r instanceof Response ? r : accept(req, r));
+      return r instanceof Promise ? r.then(done) : done(r);
     },
   };
 }

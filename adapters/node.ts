@@ -25,8 +25,8 @@ import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
 export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false, validatesUtf8: true };
 
-/** Decides one upgrade: an admission to accept, or the `Response` to write back instead. */
-export type Decide = (request: Request, req: IncomingMessage) => Promise<Admission<unknown> | Response>;
+/** Decides one upgrade: an admission to accept, or the `Response` to write back instead (or a promise of either). */
+export type Decide = (request: Request, req: IncomingMessage) => Admission<unknown> | Response | Promise<Admission<unknown> | Response>;
 
 /** Options of {@link NodeHandler.attach}. */
 export interface AttachOptions {
@@ -59,8 +59,11 @@ export interface NodeHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, decide?: Decide): Promise<void>;
   /** Listen to `server`'s `upgrade` event (an `http`, `https` or `@hono/node-server` server). Returns a detach function. */
   attach(server: EventEmitter, options?: AttachOptions): () => void;
-  /** Only decide by the hub's rules: an admission or the refusal. */
-  admit(request: Request, info?: UpgradeInfo): Promise<Admission<unknown> | Response>;
+  /**
+   * Only decide by the hub's rules: an admission or the refusal; a promise of it when the upgrade
+   * hook returns one. Awaiting it works either way.
+   */
+  admit(request: Request, info?: UpgradeInfo): Admission<unknown> | Response | Promise<Admission<unknown> | Response>;
   /**
    * After `hub.close()`: wait up to `ms` (default 2 000) for the peers to answer the close
    * handshake, then cut the sockets of those that never did (ws would wait 30 s for them).

@@ -12,7 +12,8 @@ import type { Mode } from "./types.ts";
 
 /** The host topic for everyone (`group` undefined) or a group, per mode: raw and envelope frames differ. */
 export function hostTopic(mode: Mode, group?: string): string {
-  return (mode === "raw" ? "r" : "e") + (group === undefined ? "*" : ":" + group);
+  if (group === undefined) return mode === "raw" ? "r*" : "e*";
+  return (mode === "raw" ? "r:" : "e:") + group;
 }
 
 /** Deliver an event to this hub's own sessions. */

@@ -148,8 +148,12 @@ export interface HubOptions<D = SessionData> {
 
 /** The adapter-facing side of a hub. Adapters call these and nothing else. */
 export interface Seam<D = SessionData, S = unknown> {
-  /** Decide an upgrade: an {@link Admission} to accept, or a `Response` to send instead. */
-  upgrade(request: Request, info?: UpgradeInfo): Promise<Admission<D> | Response>;
+  /**
+   * Decide an upgrade: an {@link Admission} to accept, or a `Response` to send instead. The
+   * answer comes at once when nothing in the decision waits (no upgrade hook, or one that
+   * returns a plain value); a promise of it otherwise. Awaiting it works either way.
+   */
+  upgrade(request: Request, info?: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
   /**

@@ -98,8 +98,12 @@ export function badHandshake(request: Request): Response | undefined {
   return undefined;
 }
 
-/** Run the whole upgrade decision for `hub`. */
-export async function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo): Promise<Admission<D> | Response> {
+/**
+ * Run the whole upgrade decision for `hub`. Synchronous when nothing in it waits (no upgrade
+ * hook, or one that returns a plain value, and no cluster take-over): a host can then upgrade in
+ * the same turn, as Bun does fastest. A promise otherwise.
+ */
+export function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response> {
   const o = hub.options;
   if (hub.closing) return new Response("server is shutting down", { status: 503, headers: { "retry-after": "5" } });
   const bad = badHandshake(request);
@@ -117,9 +121,10 @@ export async function admit<D>(hub: Hub<D, any>, request: Request, info: Upgrade
     return new Response("too many sessions from this address", { status: 429, headers: { "retry-after": "5" } });
   }
   const fixed = o.mode ?? "auto";
-  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
   let mode: Mode = fixed === "envelope" ? "envelope" : "raw";
   let protocol = "";
+  const header = request.headers.get("sec-websocket-protocol");
+  const offered = header ? header.split(",").map((p) => p.trim()).filter(Boolean) : [];
   if (offered.length > 0) {
     if (fixed !== "raw" && offered.includes(SUBPROTOCOL)) {
       mode = "envelope";
@@ -132,30 +137,44 @@ export async function admit<D>(hub: Hub<D, any>, request: Request, info: Upgrade
       }
     }
   }
-  let data = {} as D;
-  let auth: Admission<D>["auth"];
-  if (o.upgrade) {
-    let r: UpgradeResult<D>;
-    try {
-      r = await o.upgrade(request, info);
-    } catch (error) {
-      hub.report(error);
-      return new Response("upgrade hook failed", { status: 500 });
-    }
-    if (r instanceof Response) return r;
-    if (r === false) return new Response("forbidden", { status: 403 });
-    if (r && r !== true) {
-      if (r.data !== undefined) data = r.data;
-      auth = r.auth;
-    }
+  if (!o.upgrade) return accepted(hub, request, info, mode, protocol, undefined);
+  let r: UpgradeResult<D> | Promise<UpgradeResult<D>>;
+  try {
+    r = o.upgrade(request, info);
+  } catch (error) {
+    return hookFailed(hub, error);
   }
+  if (isThenable(r)) {
+    return Promise.resolve(r).then((v) => accepted(hub, request, info, mode, protocol, v), (error) => hookFailed(hub, error));
+  }
+  return accepted(hub, request, info, mode, protocol, r);
+}
+
+function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null | undefined)?.then === "function";
+}
+
+function hookFailed<D>(hub: Hub<D, any>, error: unknown): Response {
+  hub.report(error);
+  return new Response("upgrade hook failed", { status: 500 });
+}
+
+/** The rest of {@link admit} once the upgrade hook has answered `r`. */
+function accepted<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode: Mode, protocol: string, r: UpgradeResult<D>): Admission<D> | Response | Promise<Admission<D> | Response> {
+  if (r instanceof Response) return r;
+  if (r === false) return new Response("forbidden", { status: 403 });
+  const hooked = r && r !== true ? r : undefined;
+  const data = hooked?.data !== undefined ? hooked.data : ({} as D);
   const headers = request.headers;
-  const a = { id: newId(), mode, protocol, data, url: request.url, headers, remoteAddress: info.remoteAddress ?? "", packedHeaders: packHeaders(headers) };
+  const a: Admission<D> = {
+    id: newId(), mode, protocol, data, url: request.url, headers, remoteAddress: info.remoteAddress ?? "",
+    auth: hooked?.auth, packedHeaders: packHeaders(headers),
+  };
   if (hub.cluster && hub.resume && mode === "envelope") {
     // A resume token this instance does not know may name a session held by another instance:
     // take it over now (upgrades are async, opens are not); `open` then resumes it as usual.
     const token = resumeParams(request.url).token;
-    if (token && !hub.tokens.has(token)) await hub.cluster.claim(token).catch((e) => hub.report(e));
+    if (token && !hub.tokens.has(token)) return hub.cluster.claim(token).then(() => a, (e) => (hub.report(e), a));
   }
-  return auth ? { ...a, auth } : a;
+  return a;
 }

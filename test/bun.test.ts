@@ -33,3 +33,34 @@ test("reusePort: two hubs listen on one port, the kernel spreads the connections
     await Promise.all([first.stop(), second.stop()]);
   }
 });
+
+test("createHandler: the upgrade is decided in the same turn unless the upgrade hook returns a promise", async () => {
+  const { createHub } = await import("../src/mod.ts");
+  const { createHandler } = await import("../adapters/bun.ts");
+  // Bun upgrades fastest when `fetch` returns at once; a promise costs it a turn per connection.
+  const hub = createHub({ upgrade: (req) => (new URL(req.url).searchParams.has("later") ? Promise.resolve(true) : undefined) });
+  const h = createHandler(hub);
+  const kinds: string[] = [];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    websocket: h.websocket as never,
+    fetch(req, srv) {
+      const r = h.upgrade(req, srv as never);
+      kinds.push(r instanceof Promise ? "promise" : "now");
+      return r;
+    },
+  });
+  try {
+    for (const q of ["", "?later"]) {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/${q}`);
+      await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+      ws.close();
+    }
+    expect(kinds).toEqual(["now", "promise"]);
+    expect(hub.metrics.opened).toBe(2);
+  } finally {
+    await hub.close();
+    server.stop(true);
+  }
+});

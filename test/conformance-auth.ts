@@ -22,6 +22,20 @@ export function authCases(ctx: Ctx): void {
     expect(await c.call("whoami")).toMatchObject({ alias: "token-user" });
   });
 
+  test("an upgrade hook that answers later (a promise) accepts and refuses alike; one that throws or rejects gets 500", async () => {
+    // The hub upgrades in the same turn when the hook answers at once (the other tests here),
+    // and waits for a promise: both paths must decide the same way on every host.
+    expect(await upgradeStatus(base("?later=1"))).toBe(101);
+    expect(await upgradeStatus(base("?later=1&reject=418"))).toBe(418);
+    expect(await upgradeStatus(base("?later=1&token=wrong"))).toBe(401);
+    const c = await env("?later=1&token=good-token&tag=later");
+    expect(await c.call("whoami")).toMatchObject({ alias: "token-user", tag: "later" });
+    expect(await upgradeStatus(base("?fail=throw"))).toBe(500);
+    expect(await upgradeStatus(base("?fail=reject"))).toBe(500);
+    // and the hub still upgrades after the failures
+    expect(await upgradeStatus(base())).toBe(101);
+  });
+
   test("auth frame: every field of the session model, seen from both sides", async () => {
     const grace = await login("grace");
     const c = await env("?auth=frame");

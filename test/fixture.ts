@@ -6,7 +6,7 @@
  * Sessions are authenticated at upgrade (no alias) unless the URL says `?auth=frame`; then the
  * client must send an `auth` frame with one of the USERS' credentials.
  */
-import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions } from "../src/mod.ts";
+import { createHub, WirehubError, type AuthResult, type Hub, type HubOptions, type UpgradeResult } from "../src/mod.ts";
 
 export type FixtureData = { tag?: string; user?: string; secret: string };
 
@@ -45,6 +45,17 @@ const positiveN = {
   },
 };
 
+/** The fixture's upgrade decision, by the URL's parameters (see the `upgrade` hook). */
+function decide(url: URL): UpgradeResult<FixtureData> {
+  const reject = url.searchParams.get("reject");
+  if (reject) return new Response("rejected by test", { status: Number(reject) });
+  const token = url.searchParams.get("token");
+  if (token !== null && token !== "good-token") return new Response("bad token", { status: 401 });
+  const data = { tag: url.searchParams.get("tag") ?? undefined, secret: `${SECRET_MARK}-upgrade` };
+  if (url.searchParams.get("auth") === "frame") return { data };
+  return { data, auth: token ? { alias: "token-user" } : {} };
+}
+
 export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): Hub<FixtureData> {
   // Per hub, not per module: several hosts' fixtures can live in one test process (Bun, Hono on Bun).
   let validatedRuns = 0;
@@ -57,13 +68,16 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
     origins: (origin, req) => origin === "http://allowed.example" || new URL(origin).host === req.headers.get("host"),
     upgrade(req) {
       const url = new URL(req.url);
-      const reject = url.searchParams.get("reject");
-      if (reject) return new Response("rejected by test", { status: Number(reject) });
-      const token = url.searchParams.get("token");
-      if (token !== null && token !== "good-token") return new Response("bad token", { status: 401 });
-      const data = { tag: url.searchParams.get("tag") ?? undefined, secret: `${SECRET_MARK}-upgrade` };
-      if (url.searchParams.get("auth") === "frame") return { data };
-      return { data, auth: token ? { alias: "token-user" } : {} };
+      // `?later=1`: answer through a promise, settled in a later macrotask, so the decision really
+      // waits (the hub upgrades at once only when the hook answers at once); `?fail=throw|reject`.
+      const fail = url.searchParams.get("fail");
+      if (fail === "throw") throw new Error("upgrade hook threw (test)");
+      if (fail === "reject") return new Promise((_, no) => setTimeout(() => no(new Error("upgrade hook rejected (test)")), 1));
+      if (url.searchParams.has("later")) {
+        const answer = decide(url);
+        return new Promise((yes) => setTimeout(() => yes(answer), 1));
+      }
+      return decide(url);
     },
     authenticate(session, cred) {
       const c = cred as { user?: string; password?: string } | undefined;
