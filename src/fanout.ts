@@ -49,6 +49,7 @@ export function deliver<D>(
   // sender, who is not on this hub, and must still take the host's native fan-out.
   if (except.length > 0 && d?.publish) except = openHere(hub, except);
   let native = false;
+  if (group === undefined && !hub.everyoneTopic && (d?.publish || d?.publishExcept)) hub.subscribeEveryone();
   if (d?.publish && except.length === 0) {
     // Native fan-out: one call per mode; the host copies nothing per recipient.
     d.publish(hostTopic("raw", group), (raw ??= rawFrame(data)));

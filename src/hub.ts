@@ -53,6 +53,11 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
   /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
   /** @internal sessions that keep a replay buffer */ rings = 0;
+  /**
+   * @internal whether sessions are subscribed to the host's everyone topic: not until the first
+   * send to everyone, so a hub that never sends one costs no host subscription per session
+   */
+  everyoneTopic = false;
   /** @internal cluster-wide presence and resume; set when a broker with a store was given */
   readonly cluster: Cluster<D> | undefined;
   #seq = 0;
@@ -330,8 +335,16 @@ export class Hub<D = SessionData, A = unknown> {
   authenticatedSubscriptions(s: Session<D>): void {
     const d = this.driver;
     if (!d?.subscribe) return;
-    d.subscribe(s.socket, hostTopic(s.mode));
+    if (this.everyoneTopic) d.subscribe(s.socket, hostTopic(s.mode));
     for (const g of s.groupNames()) d.subscribe(s.socket, hostTopic(s.mode, g));
+  }
+
+  /** @internal before the first native send to everyone: subscribe every session that receives such sends */
+  subscribeEveryone(): void {
+    this.everyoneTopic = true;
+    const d = this.driver;
+    if (!d?.subscribe) return;
+    for (const s of this.sessions.values()) if (s.authenticated && s.open) d.subscribe(s.socket, hostTopic(s.mode));
   }
 
   /** @internal report an error to the error hook; never throws */

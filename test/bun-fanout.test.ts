@@ -75,6 +75,62 @@ describe("Bun native fan-out", () => {
     expect(outside.frames.some((f) => f.e === "heard")).toBe(false);
   });
 
+  test("sends to everyone: sessions take the host's everyone topic at the first such send, and later sessions at authentication", async () => {
+    const hub = createHub({ upgrade: (req) => (new URL(req.url).searchParams.get("group") === "later-auth" ? undefined : { auth: {} }), authenticate: () => ({}) });
+    hub.on("shout", (d, s) => s.broadcast("heard", d));
+    const server = await serve(hub, { port: 0, hostname: "127.0.0.1" });
+    stops.push(() => server.stop());
+    const topics: string[] = [];
+    const d = hub.driver!;
+    const subscribe = d.subscribe!.bind(d);
+    d.subscribe = (ws, topic) => {
+      topics.push(topic);
+      subscribe(ws, topic);
+    };
+    const raw = () =>
+      new Promise<{ ws: WebSocket; got: string[]; upTo(text: string): Promise<void> }>((resolve) => {
+        const ws = new WebSocket(server.url);
+        const got: string[] = [];
+        let wake = () => {};
+        ws.onmessage = (ev) => (got.push(String(ev.data)), wake());
+        const upTo = async (text: string) => {
+          while (!got.includes(text)) await new Promise<void>((r) => (wake = r));
+        };
+        ws.onopen = () => resolve({ ws, got, upTo });
+      });
+    const first = await client(server.url, "x");
+    const firstRaw = await raw();
+    const waiting = await client(server.url, "later-auth"); // not authenticated yet: gets no sends to everyone
+    stops.push(async () => {
+      for (const c of [first, waiting]) c.ws.close();
+      firstRaw.ws.close();
+    });
+    expect(topics.filter((t) => t.endsWith("*"))).toEqual([]); // nothing sent to everyone yet: no such topic
+    // The first send to everyone subscribes the authenticated open sessions, then goes out natively.
+    let published = 0;
+    const publish = d.publish!.bind(d);
+    d.publish = (topic, data) => (published++, publish(topic, data));
+    hub.emit("news", 1);
+    await first.next((f) => f.e === "news");
+    expect(topics.filter((t) => t.endsWith("*")).sort()).toEqual(["e*", "r*"]);
+    expect(published).toBe(2); // one native publish per mode
+    // A session opened later, and one that authenticates later, take the topic when authenticated.
+    const second = await client(server.url, "y");
+    stops.push(async () => second.ws.close());
+    waiting.ws.send(JSON.stringify({ t: "auth", id: 1, d: {} }));
+    await waiting.next((f) => f.t === "res");
+    expect(topics.filter((t) => t === "e*").length).toBe(3);
+    // From a session too (native, excluding the sender).
+    first.ws.send(JSON.stringify({ t: "evt", e: "shout", d: "hi" }));
+    await Promise.all([second, waiting].map((c) => c.next((f) => f.e === "heard")));
+    hub.emit("news", 2);
+    await Promise.all([first, second, waiting].map((c) => c.next((f) => f.e === "news" && f.d === 2)));
+    expect(first.frames.some((f) => f.e === "heard")).toBe(false);
+    expect(waiting.frames.filter((f) => f.e === "news").map((f) => f.d)).toEqual([2]); // not authenticated at the first
+    await firstRaw.upTo("2");
+    expect(firstRaw.got).toEqual(["1", "hi", "2"]);
+  });
+
   test("a session excluded on this instance is still skipped when the rest goes out natively", async () => {
     const broker = new MemoryBroker();
     const one = createHub({ broker, upgrade: () => ({ auth: { groups: ["room"] } }) });
