@@ -49,6 +49,11 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal */ readonly handlers: Map<string, { fn: RequestHandler<D>; opts: HandlerOptions }> = new Map();
   /** @internal */ readonly listeners: Map<string, { fn: EventListener<D>; opts: HandlerOptions }> = new Map();
   /** @internal */ readonly groupMap: Map<string, Set<Session<D>>> = new Map();
+  /**
+   * @internal each group's name as first joined: every member keeps this one string, not its
+   * own copy (names from client frames or string building are a new string per session)
+   */
+  readonly groupKeys: Map<string, string> = new Map();
   /** @internal */ driver: Driver | undefined;
   /** @internal resume settings, undefined when off */ readonly resume: Required<ResumeOptions> | undefined;
   /** @internal resume token → session */ readonly tokens: Map<string, Session<D>> = new Map();
@@ -142,10 +147,11 @@ export class Hub<D = SessionData, A = unknown> {
   join(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
     if (!s || s.state === CLOSED) return;
-    if (!s.addGroup(group)) return;
     let members = this.groupMap.get(group);
+    if (!s.addGroup(members ? this.groupKeys.get(group)! : group)) return;
     if (!members) {
       this.groupMap.set(group, (members = new Set()));
+      this.groupKeys.set(group, group);
       this.link.subscribe("g:" + group);
     }
     members.add(s);
@@ -162,6 +168,7 @@ export class Hub<D = SessionData, A = unknown> {
     members?.delete(s);
     if (members && members.size === 0) {
       this.groupMap.delete(group);
+      this.groupKeys.delete(group);
       this.link.unsubscribe("g:" + group);
     }
     if (s.state === OPEN) this.driver?.unsubscribe?.(s.socket, hostTopic(s.mode, group));
