@@ -216,9 +216,11 @@ export class Session<D = SessionData> {
   }
 
   /**
-   * The upgrade request's headers. Idle sessions keep them packed in one string (a `Headers`
-   * object per session costs several hundred bytes on every host); the first read builds the
-   * `Headers` object, and later reads return that same object.
+   * The upgrade request's headers, without those that only carried the handshake (`connection`,
+   * `upgrade`, `sec-websocket-key`, `-version` and `-extensions`; the `upgrade` hook sees the
+   * whole request). Idle sessions keep them packed in one string (a `Headers` object per session
+   * costs several hundred bytes on every host); the first read builds the `Headers` object, and
+   * later reads return that same object.
    */
   get headers(): Headers {
     const h = this.hdrs;

@@ -29,13 +29,21 @@ export function wireCloseReason(reason: string | undefined): string {
 }
 
 /**
- * Pack headers into one flat string, `name\nvalue\nname\nvalue`: a header name or value can
- * never hold a line feed, and one string costs far less than a `Headers` object (or an array
- * of pairs) kept per session. `join` gives a flat string, never a rope of the pieces.
+ * Headers that only carry the WebSocket handshake itself: the hop-by-hop `connection` and
+ * `upgrade`, the one-time `sec-websocket-key` nonce, the version (always 13 once accepted) and
+ * the extension offers (none is ever negotiated). A session does not keep them.
+ */
+const HANDSHAKE_ONLY = new Set(["connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]);
+
+/**
+ * Pack the headers a session keeps into one flat string, `name\nvalue\nname\nvalue`: a header
+ * name or value can never hold a line feed, and one string costs far less than a `Headers`
+ * object (or an array of pairs) kept per session. `join` gives a flat string, never a rope of
+ * the pieces. The handshake's own headers ({@link HANDSHAKE_ONLY}) are left out.
  */
 export function packHeaders(h: Headers): string {
   const parts: string[] = [];
-  h.forEach((v, k) => void parts.push(k, v)); // no [name, value] array per header, unlike for-of
+  h.forEach((v, k) => void (HANDSHAKE_ONLY.has(k) || parts.push(k, v))); // no [name, value] array per header, unlike for-of
   return parts.join("\n");
 }
 

@@ -63,6 +63,21 @@ describe("hub", () => {
     await Promise.resolve();
     expect([...hub.groups()]).toEqual([]);
     expect(hub.get(b.session.id)).toBeUndefined();
+    expect(hub.groupKeys.size).toBe(0); // a group's shared name goes with its last member
+  });
+
+  test("a session keeps the upgrade headers but the handshake's own", async () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    const headers = {
+      upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-extensions": "permessage-deflate", "sec-websocket-protocol": "wirehub.v1", cookie: "a=1", "user-agent": "test/1",
+    };
+    const adm = await host.seam.upgrade(new Request("http://host/", { headers }), { remoteAddress: "127.0.0.1" });
+    if (adm instanceof Response) throw new Error(`refused: ${adm.status}`);
+    const s = host.seam.open({ frames: [] }, adm);
+    expect([...s.headers.keys()].sort()).toEqual(["cookie", "sec-websocket-protocol", "user-agent"]);
+    expect(s.headers.get("cookie")).toBe("a=1");
   });
 
   test("a broadcast is encoded once: every recipient gets the same string", async () => {
