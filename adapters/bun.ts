@@ -9,13 +9,13 @@
  * ```
  * @module
  */
-import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
+import { Session, type Admission, type Capabilities, type Driver, type Hub, type Seam, type UpgradeInfo, type ServerHandle } from "../src/mod.ts";
 
 // The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
 /** The part of Bun's `ServerWebSocket` this adapter uses; `data` holds the hub's admission, then its session. */
 export interface BunSocket {
-  /** Per-socket data: the admission until open, then the session. */
-  data: { a?: Admission<unknown>; s?: Session<unknown> };
+  /** Per-socket data: the admission until open, then the session itself (no wrapper object per socket). */
+  data: Admission<unknown> | Session<unknown> | undefined;
   /** The peer's IP address. */
   readonly remoteAddress: string;
   /** Send a frame; Bun answers with bytes sent, -1 when buffered (backpressure) or 0 when dropped. */
@@ -154,7 +154,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
   const accept = (req: Request, srv: BunServer, a: Admission<unknown>): boolean => {
     server = srv;
-    return srv.upgrade(req, { data: { a }, headers: a.protocol ? { "Sec-WebSocket-Protocol": a.protocol } : undefined });
+    return srv.upgrade(req, { data: a, headers: a.protocol ? { "Sec-WebSocket-Protocol": a.protocol } : undefined });
   };
   return {
     admit,
@@ -178,17 +178,27 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       backpressureLimit: hub.options.backpressure?.maxBuffered ?? 1 << 20,
       closeOnBackpressureLimit: (hub.options.backpressure?.policy ?? "close") === "close",
       open(ws) {
-        ws.data.s = seam.open(ws, ws.data.a!);
-        ws.data.a = undefined;
+        const a = ws.data as Admission<unknown>;
+        ws.data = undefined; // nothing, should open throw
+        ws.data = seam.open(ws, a);
       },
       message(ws, data) {
-        // One read of `ws.data` (a host getter) per frame.
-        const s = ws.data.s;
+        // One read of `ws.data` (a host getter) per frame. Bun calls `open` before any frame.
+        const s = ws.data as Session<unknown> | undefined;
         if (s) seam.message(s, data, ws);
       },
-      close: (ws, code, reason) => ws.data.s && seam.close(ws.data.s, code, reason, ws),
-      pong: (ws) => ws.data.s && seam.pong(ws.data.s),
-      ping: (ws) => ws.data.s && seam.ping(ws.data.s),
+      close(ws, code, reason) {
+        const s = ws.data;
+        if (s instanceof Session) seam.close(s, code, reason, ws);
+      },
+      pong(ws) {
+        const s = ws.data;
+        if (s instanceof Session) seam.pong(s);
+      },
+      ping(ws) {
+        const s = ws.data;
+        if (s instanceof Session) seam.ping(s);
+      },
     },
   };
 }
