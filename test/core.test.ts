@@ -1,6 +1,7 @@
 /** Unit tests of the core through the in-memory host: codec, groups, fan-out, broker, limits. */
 import { describe, expect, test } from "bun:test";
 import { createHub, decodeFrame, fromBase64, MemoryBroker, ProtocolError, toBase64 } from "../src/mod.ts";
+import { newId } from "../src/protocol.ts";
 import { wireCloseCode, wireCloseReason } from "../src/session.ts";
 import { MemoryHost, parsed, until } from "./memory-host.ts";
 
@@ -23,6 +24,14 @@ describe("codec", () => {
     expect(Object.keys(f.d)).toEqual(["a", "ok"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(f.d)).toBe(Object.prototype);
+  });
+
+  test("ids: 22 base64url characters for 128 random bits, all distinct across refills of the random pool", () => {
+    const ids = Array.from({ length: 1000 }, () => newId()); // the pool holds 256 ids' worth
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{21}[AQgw]$/); // the last character carries 2 bits
+    // every 6-bit value turns up in the first character over 1 000 ids (a stuck pool would not)
+    expect(new Set(ids.map((id) => id[0])).size).toBeGreaterThan(50);
   });
 
   test("base64 round-trips every byte and large buffers", () => {
