@@ -75,10 +75,13 @@ export interface NodeHandler {
 function toRequest(req: IncomingMessage, body?: ReadableStream<Uint8Array>): Request {
   const scheme = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
   const target = req.url?.startsWith("/") ? req.url : "/"; // origin-form only: "//evil.example/x" stays a path
-  const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  // Name/value pairs, not a `Headers` object: the `Request` copies whatever it is given, and a
+  // `Headers` built first would be made (and validated) twice. A URL string, for the same reason.
+  const raw = req.rawHeaders;
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
   const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, body, duplex: body && "half" };
-  return new Request(new URL(`${scheme}://${req.headers.host ?? "localhost"}${target}`), init);
+  return new Request(`${scheme}://${req.headers.host ?? "localhost"}${target}`, init);
 }
 
 /** Write a `Response` to a raw socket that never became a WebSocket, then destroy it. */
