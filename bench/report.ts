@@ -14,7 +14,7 @@ const SCEN: Record<string, { title: string; metric: string; unit: string; higher
   fanout: { title: "Fan-out", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
   rpc: { title: "RPC", metric: "rate", unit: "round trips/s", higher: true, extra: [["p50_us", "p50 µs", ""], ["p99_us", "p99 µs", ""]] },
   memory: { title: "Memory", metric: "bytes_per_session", unit: "bytes per idle session", higher: false },
-  connections: { title: "Connections", metric: "held", unit: "concurrent idle sessions held", higher: true },
+  connections: { title: "Connections", metric: "held", unit: "concurrent idle sessions held", higher: true, extra: [["opened_per_s", "opened per s", "0"]] },
   many: { title: "Idle sessions in several Bun processes on one port (reusePort)", metric: "bytes_per_session", unit: "bytes per idle session", higher: false,
     extra: [["held", "sessions held", "0"], ["procs", "processes", "0"]] },
   cross: { title: "Cross-instance fan-out (wirehub envelope · Bun)", metric: "rate", unit: "deliveries/s", higher: true, extra: [["full_delivery_ms", "full delivery ms", ""]] },
@@ -133,6 +133,8 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     for (const id of ids) {
       const t = byId.get(id);
       const runs = sm[id]!.filter(Boolean);
+      // The ramp's rate of new sessions (up to 1 000 handshakes pending), derived from its record.
+      if (key === "connections") for (const r of runs) if (r.opened_per_s === undefined && r.open_s > 0) r.opened_per_s = r.opened / r.open_s;
       const s = stat(runs.map((r) => r[sc.metric]));
       if (!s) continue;
       const label = t?.label ?? (id === "one-instance" ? "1 instance" : id === "redis" ? "2 instances + Redis" : id === "nats" ? "2 instances + NATS" : id);
