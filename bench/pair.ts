@@ -85,3 +85,4 @@ entries.forEach((e, i) => {
   console.log(line);
 });
 if (genBusy >= 0.9) console.log(`⚠ the generators together used ${genBusy.toFixed(2)} of their core: the figures may be theirs`);
+process.exit(0); // the servers' start-up deadlines (lib.ts) are timers that would hold the process open

@@ -49,3 +49,13 @@ test("several wirehub processes on one port (reusePort) hold idle sessions from 
     await Promise.all(servers.map((s) => s.stop()));
   }
 }, 20_000);
+
+test("bench/opens.ts measures the server CPU per opened session, for two targets in turn", async () => {
+  const p = Bun.spawn([process.execPath, "bench/opens.ts", "wirehub-raw-bun", "raw-bun", "--conns", "100", "--rounds", "2"], { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(p.exitCode, err).toBe(0);
+  // one line per round, then one per target: a median in µs (CPU is read in 10 ms ticks, so it may be 0 here)
+  expect(out.match(/^round \d: /gm)?.length).toBe(2);
+  expect(out).toMatch(/^wirehub-raw-bun +\d+\.\d µs \(/m);
+  expect(out).toMatch(/^raw-bun +\d+\.\d µs .*÷ wirehub-raw-bun: /m);
+}, 30_000);
