@@ -216,11 +216,9 @@ export class Session<D = SessionData> {
   }
 
   /**
-   * The upgrade request's headers, without those that only carried the handshake (`connection`,
-   * `upgrade`, `sec-websocket-key`, `-version` and `-extensions`; the `upgrade` hook sees the
-   * whole request). Idle sessions keep them packed in one string (a `Headers` object per session
-   * costs several hundred bytes on every host); the first read builds the `Headers` object, and
-   * later reads return that same object.
+   * The upgrade request's headers but the handshake's own (`connection`, `upgrade`,
+   * `sec-websocket-key`, `-version`, `-extensions`), packed in one string until the first read
+   * builds this `Headers` object (a `Headers` per idle session costs hundreds of bytes).
    */
   get headers(): Headers {
     const h = this.hdrs;
