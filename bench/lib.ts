@@ -130,6 +130,24 @@ export function protoArgs(t: Target): string[] {
   return ["--proto", t.proto, ...(s.path ? ["--path", s.path] : []), ...(s.query ? ["--query", s.query] : [])];
 }
 
+/**
+ * A target named on a command line (`bench/pair.ts`, `bench/opens.ts`): an id from
+ * {@link TARGETS}, or `ID@DIR` for that target's server file from another checkout of wirehub
+ * (Bun and Deno targets only: Node runs a bundle). Its server command and generator arguments.
+ */
+export function targetSpec(spec: string): { label: string; cmd: string[]; args: string[] } {
+  const [id, dir] = spec.split("@") as [string, string | undefined];
+  const t = TARGETS.find((x) => x.id === id);
+  if (!t) throw new Error(`unknown target ${id}; known: ${TARGETS.map((x) => x.id).join(", ")}`);
+  let cmd = SERVERS[t.server]!.cmd;
+  if (dir !== undefined) {
+    if (t.host === "node") throw new Error(`${spec}: another checkout works for Bun and Deno targets only (Node runs a bundle)`);
+    const here = BENCH + "/";
+    cmd = cmd.map((c) => (c.startsWith(here) ? resolve(dir, "bench", c.slice(here.length)) : c));
+  }
+  return { label: spec, cmd, args: protoArgs(t) };
+}
+
 export interface Running {
   readonly pid: number;
   readonly port: number;

@@ -18,9 +18,8 @@
  * The fresh server also compiles its code while it opens the sessions: on Node that is about a
  * fifth of the time at 6 000 sessions, so compare targets on one host at the same --conns.
  */
-import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
-import { BENCH, buildLoadgen, buildNode, loadgenIdle, option, protoArgs, ROOT, SERVERS, startServer, stat, TARGETS } from "./lib.ts";
+import { buildLoadgen, buildNode, loadgenIdle, option, ROOT, startServer, stat, targetSpec } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const valued = new Set(["--rounds", "--conns"]);
@@ -32,18 +31,7 @@ if (specs.length < 1) {
   process.exit(2);
 }
 
-const entries = specs.map((spec) => {
-  const [id, dir] = spec.split("@") as [string, string | undefined];
-  const t = TARGETS.find((x) => x.id === id);
-  if (!t) throw new Error(`unknown target ${id}; known: ${TARGETS.map((x) => x.id).join(", ")}`);
-  let cmd = SERVERS[t.server]!.cmd;
-  if (dir !== undefined) {
-    if (t.host === "node") throw new Error(`${spec}: another checkout works for Bun and Deno targets only (Node runs a bundle)`);
-    const here = BENCH + "/";
-    cmd = cmd.map((c) => (c.startsWith(here) ? resolve(dir, "bench", c.slice(here.length)) : c));
-  }
-  return { label: spec, cmd, args: protoArgs(t) };
-});
+const entries = specs.map(targetSpec);
 
 await buildLoadgen();
 if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();

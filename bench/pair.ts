@@ -17,8 +17,7 @@
  * Options [defaults]: --rounds 6, --scenario echo|rpc [echo], --duration 4, --warmup 1,
  * --conns 64, --inflight 16, --size 64.
  */
-import { resolve } from "node:path";
-import { BENCH, buildLoadgen, buildNode, loadgen, option, protoArgs, ROOT, SERVERS, startServer, stat, TARGETS, type Running } from "./lib.ts";
+import { buildLoadgen, buildNode, loadgen, option, ROOT, startServer, stat, targetSpec, type Running } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => option(argv, name, dflt);
@@ -34,23 +33,7 @@ if (specs.length < 2 || !["echo", "rpc"].includes(scenario)) {
   process.exit(2);
 }
 
-interface Entry {
-  label: string;
-  cmd: string[];
-  args: string[];
-}
-const entries: Entry[] = specs.map((spec) => {
-  const [id, dir] = spec.split("@") as [string, string | undefined];
-  const t = TARGETS.find((x) => x.id === id);
-  if (!t) throw new Error(`unknown target ${id}; known: ${TARGETS.map((x) => x.id).join(", ")}`);
-  let cmd = SERVERS[t.server]!.cmd;
-  if (dir !== undefined) {
-    if (t.host === "node") throw new Error(`${spec}: another checkout works for Bun and Deno targets only (Node runs a bundle)`);
-    const here = BENCH + "/";
-    cmd = cmd.map((c) => (c.startsWith(here) ? resolve(dir, "bench", c.slice(here.length)) : c));
-  }
-  return { label: spec, cmd, args: protoArgs(t) };
-});
+const entries = specs.map(targetSpec);
 
 await buildLoadgen();
 if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
