@@ -156,15 +156,15 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
     server = srv;
     return srv.upgrade(req, { data: a, headers: a.protocol ? { "Sec-WebSocket-Protocol": a.protocol } : undefined });
   };
+  const decided = (req: Request, srv: BunServer, r: Admission<unknown> | Response): Response | undefined =>
+    r instanceof Response ? r : accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
   return {
     admit,
     accept,
     upgrade(req, srv) {
       const r = admit(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
-      // No promise unless the decision waited: an async `fetch` costs Bun a turn per upgrade.
-      const done = (r: Admission<unknown> | Response): Response | undefined =>
-        r instanceof Response ? r : accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
-      return r instanceof Promise ? r.then(done) : done(r);
+      // No promise (nor closure) unless the decision waited: an async `fetch` costs Bun a turn per upgrade.
+      return r instanceof Promise ? r.then((v) => decided(req, srv, v)) : decided(req, srv, r);
     },
     websocket: {
       // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling

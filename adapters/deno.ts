@@ -162,13 +162,13 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     return response;
   };
   const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
+  const decided = (req: Request, r: Admission<unknown> | Response): Response => (r instanceof Response ? r : accept(req, r));
   return {
     admit,
     accept,
     upgrade(req, info) {
       const r = admit(req, { remoteAddress: info?.remoteAddr.hostname ?? "" });
-      const done = (r: Admission<unknown> | Response): Response => (r instanceof Response ? r : accept(req, r));
-      return r instanceof Promise ? r.then(done) : done(r);
+      return r instanceof Promise ? r.then((v) => decided(req, v)) : decided(req, r);
     },
   };
 }
