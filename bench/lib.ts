@@ -291,6 +291,12 @@ export function rss(pid: number): number {
 }
 
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (10 ms ticks). */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime and stime, in clock ticks
+}
+
 /** Busy CPU seconds of the whole machine (user, nice, system, steal) from /proc/stat. */
 function machineBusy(): number {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);

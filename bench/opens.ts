@@ -18,8 +18,7 @@
  * The fresh server also compiles its code while it opens the sessions: on Node that is about a
  * fifth of the time at 6 000 sessions, so compare targets on one host at the same --conns.
  */
-import { readFileSync } from "node:fs";
-import { buildLoadgen, buildNode, loadgenIdle, option, ROOT, startServer, stat, targetSpec } from "./lib.ts";
+import { buildLoadgen, buildNode, cpuSeconds, loadgenIdle, option, ROOT, startServer, stat, targetSpec } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const valued = new Set(["--rounds", "--conns"]);
@@ -35,12 +34,6 @@ const entries = specs.map(targetSpec);
 
 await buildLoadgen();
 if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime and stime, in clock ticks of 10 ms
-}
 
 const perRound: number[][] = entries.map(() => []);
 for (let r = 0; r < rounds; r++) {
