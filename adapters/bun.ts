@@ -154,7 +154,15 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
   const accept = (req: Request, srv: BunServer, a: Admission<unknown>): boolean => {
     server = srv;
-    return srv.upgrade(req, { data: a, headers: a.protocol ? { "Sec-WebSocket-Protocol": a.protocol } : undefined });
+    // One options object for every upgrade: Bun reads it before `upgrade` returns.
+    const o = UPGRADE_OPTIONS;
+    o.data = a;
+    o.headers = a.protocol ? protocolHeader(a.protocol) : undefined;
+    try {
+      return srv.upgrade(req, o);
+    } finally {
+      o.data = o.headers = undefined;
+    }
   };
   const decided = (req: Request, srv: BunServer, r: Admission<unknown> | Response): Response | undefined =>
     r instanceof Response ? r : accept(req, srv, r) ? undefined : new Response("upgrade failed", { status: 400 });
@@ -164,7 +172,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
     upgrade(req, srv) {
       const r = admit(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
       // No promise (nor closure) unless the decision waited: an async `fetch` costs Bun a turn per upgrade.
-      return r instanceof Promise ? r.then((v) => decided(req, srv, v)) : decided(req, srv, r);
+      return r instanceof Promise ? decideLater(r, req, srv, decided) : decided(req, srv, r);
     },
     websocket: {
       // Bun's own limit closes with 1009 but reports 1006 to the close handler; a higher ceiling
@@ -201,6 +209,24 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       },
     },
   };
+}
+
+const UPGRADE_OPTIONS: { data: BunSocket["data"]; headers?: Record<string, string> } = { data: undefined, headers: undefined };
+
+/** The response header naming a subprotocol, one object per subprotocol (a hub speaks a few). */
+const PROTOCOL_HEADERS = new Map<string, Record<string, string>>();
+function protocolHeader(protocol: string): Record<string, string> {
+  let h = PROTOCOL_HEADERS.get(protocol);
+  if (!h) PROTOCOL_HEADERS.set(protocol, (h = { "Sec-WebSocket-Protocol": protocol }));
+  return h;
+}
+
+/**
+ * The upgrade once a decision that waited is made. A function of its own: a closure in
+ * `upgrade` itself would cost every upgrade a scope object, waited or not.
+ */
+function decideLater<T>(p: Promise<T>, req: Request, srv: BunServer, decided: (req: Request, srv: BunServer, r: T) => Response | undefined): Promise<Response | undefined> {
+  return p.then((v) => decided(req, srv, v));
 }
 
 /** Serve a hub with `Bun.serve`. Resolves once listening; rejects when it cannot listen (a port taken, say). */

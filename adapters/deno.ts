@@ -168,9 +168,17 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     accept,
     upgrade(req, info) {
       const r = admit(req, { remoteAddress: info?.remoteAddr.hostname ?? "" });
-      return r instanceof Promise ? r.then((v) => decided(req, v)) : decided(req, r);
+      return r instanceof Promise ? decideLater(r, req, decided) : decided(req, r);
     },
   };
+}
+
+/**
+ * The upgrade once a decision that waited is made. A function of its own: a closure in
+ * `upgrade` itself would cost every upgrade a scope object, waited or not.
+ */
+function decideLater<T>(p: Promise<T>, req: Request, decided: (req: Request, r: T) => Response): Promise<Response> {
+  return p.then((v) => decided(req, v));
 }
 
 /** Serve a hub with `Deno.serve`. Resolves once listening; rejects when it cannot listen (a port taken, say). */

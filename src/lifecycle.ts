@@ -33,9 +33,18 @@ export function openSession<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D
   }
   if (needsAuth) startAuthTimer(hub, s);
   else applyAuth(hub, s, a.auth ?? {});
-  if (hub.options.open) hub.guard(s, () => hub.options.open!(s));
+  if (hub.options.open) runOpenHook(hub, s);
   hub.persist(s);
   return s;
+}
+
+// The hooks run from functions of their own: a closure in `openSession` or `finishSession` would
+// cost every session a scope object, hook or no hook.
+function runOpenHook<D>(hub: Hub<D, any>, s: Session<D>): void {
+  hub.guard(s, () => hub.options.open!(s));
+}
+function runCloseHook<D>(hub: Hub<D, any>, s: Session<D>, code: number, reason: string): void {
+  hub.guard(s, () => hub.options.close!(s, code, reason));
 }
 
 /** Count a session in and give it its broker topic. */
@@ -96,6 +105,6 @@ export function finishSession<D>(hub: Hub<D, any>, s: Session<D>, code: number, 
   if (hub.sharedBroker) hub.link.unsubscribe("s:" + s.id);
   s.failPending();
   // A quiet session was handed to another instance: it lives on there, so no close hook here.
-  if (hub.options.close && !s.quiet) hub.guard(s, () => hub.options.close!(s, code, reason));
+  if (hub.options.close && !s.quiet) runCloseHook(hub, s, code, reason);
   s.onClosed?.();
 }

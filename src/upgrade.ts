@@ -68,7 +68,9 @@ export function originAllowed(policy: OriginPolicy, request: Request): boolean {
   // Exact match on scheme, host and port after canonicalising case and default ports:
   // "HTTPS://APP.EXAMPLE.COM:443" equals "https://app.example.com"; look-alikes never match.
   const o = canonicalOrigin(origin);
-  return o !== undefined && policy.some((p) => canonicalOrigin(p) === o);
+  if (o === undefined) return false;
+  for (const p of policy) if (canonicalOrigin(p) === o) return true;
+  return false;
 }
 
 function canonicalOrigin(origin: string): string | undefined {
@@ -124,13 +126,13 @@ export function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo):
   let mode: Mode = fixed === "envelope" ? "envelope" : "raw";
   let protocol = "";
   const header = request.headers.get("sec-websocket-protocol");
-  const offered = header ? header.split(",").map((p) => p.trim()).filter(Boolean) : [];
+  const offered = header ? offeredProtocols(header) : NONE;
   if (offered.length > 0) {
     if (fixed !== "raw" && offered.includes(SUBPROTOCOL)) {
       mode = "envelope";
       protocol = SUBPROTOCOL;
     } else {
-      protocol = offered.find((p) => o.protocols?.includes(p)) ?? "";
+      protocol = firstKnown(offered, o.protocols);
       if (!protocol) {
         const known = [...(fixed !== "raw" ? [SUBPROTOCOL] : []), ...(o.protocols ?? [])];
         return new Response(`unsupported subprotocol; this hub speaks: ${known.join(", ")}`, { status: 400 });
@@ -144,10 +146,39 @@ export function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo):
   } catch (error) {
     return hookFailed(hub, error);
   }
-  if (isThenable(r)) {
-    return Promise.resolve(r).then((v) => accepted(hub, request, info, mode, protocol, v), (error) => hookFailed(hub, error));
-  }
+  if (isThenable(r)) return acceptLater(hub, request, info, mode, protocol, r);
   return accepted(hub, request, info, mode, protocol, r);
+}
+
+// The functions below that make closures are apart from `admit` and `accepted`: a closure in
+// either would cost every upgrade a scope object, whether the closure is made or not.
+
+const NONE: readonly string[] = [];
+
+/** The subprotocols a `Sec-WebSocket-Protocol` header offers, trimmed, empty entries left out. */
+function offeredProtocols(header: string): string[] {
+  const out: string[] = [];
+  for (const p of header.split(",")) {
+    const t = p.trim();
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+/** The first offered subprotocol the hub speaks, or `""`. */
+function firstKnown(offered: readonly string[], known: readonly string[] | undefined): string {
+  if (known) for (const p of offered) if (known.includes(p)) return p;
+  return "";
+}
+
+/** {@link accepted} once an upgrade hook's promise settles. */
+function acceptLater<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode: Mode, protocol: string, r: PromiseLike<UpgradeResult<D>>): Promise<Admission<D> | Response> {
+  return Promise.resolve(r).then((v) => accepted(hub, request, info, mode, protocol, v), (error) => hookFailed(hub, error));
+}
+
+/** The admission once this instance has taken over the session a resume token names (or failed to). */
+function claimFirst<D>(hub: Hub<D, any>, token: string, a: Admission<D>): Promise<Admission<D>> {
+  return hub.cluster!.claim(token).then(() => a, (e) => (hub.report(e), a));
 }
 
 function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
@@ -174,7 +205,7 @@ function accepted<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode
     // A resume token this instance does not know may name a session held by another instance:
     // take it over now (upgrades are async, opens are not); `open` then resumes it as usual.
     const token = resumeParams(request.url).token;
-    if (token && !hub.tokens.has(token)) return hub.cluster.claim(token).then(() => a, (e) => (hub.report(e), a));
+    if (token && !hub.tokens.has(token)) return claimFirst(hub, token, a);
   }
   return a;
 }

@@ -42,9 +42,18 @@ const HANDSHAKE_ONLY = new Set(["connection", "upgrade", "sec-websocket-key", "s
  * the pieces. The handshake's own headers ({@link HANDSHAKE_ONLY}) are left out.
  */
 export function packHeaders(h: Headers): string {
-  const parts: string[] = [];
-  h.forEach((v, k) => void (HANDSHAKE_ONLY.has(k) || parts.push(k, v))); // no [name, value] array per header, unlike for-of
-  return parts.join("\n");
+  // One scratch array and one callback for every call: no closure, scope or array per upgrade,
+  // and no [name, value] array per header (unlike for-of).
+  const parts = PARTS;
+  parts.length = 0;
+  h.forEach(keepHeader);
+  const packed = parts.join("\n");
+  parts.length = 0;
+  return packed;
+}
+const PARTS: string[] = [];
+function keepHeader(v: string, k: string): void {
+  if (!HANDSHAKE_ONLY.has(k)) PARTS.push(k, v);
 }
 
 /** The `Headers` of a string from {@link packHeaders}. */
