@@ -51,8 +51,12 @@ export async function validate(schema: StandardSchemaV1 | undefined, input: unkn
 
 /** The function a registered handler runs as: the handler itself, or, with a schema, validation first. */
 function callable<D>(entry: { fn: (d: unknown, s: Session<D>) => unknown; opts: HandlerOptions }): (input: unknown, s: Session<D>) => unknown {
-  const schema = entry.opts.schema;
-  return schema ? (input, s) => validate(schema, input).then((v) => entry.fn(v, s)) : entry.fn;
+  return entry.opts.schema ? validating(entry.opts.schema, entry.fn) : entry.fn;
+}
+
+/** `fn` behind validation (apart from `callable`, which runs per frame: see settleLater). */
+function validating<D>(schema: StandardSchemaV1, fn: (d: unknown, s: Session<D>) => unknown): (input: unknown, s: Session<D>) => unknown {
+  return (input, s) => validate(schema, input).then((v) => fn(v, s));
 }
 
 function answer<D>(s: Session<D>, id: FrameId, value: unknown): void {
@@ -91,15 +95,78 @@ function settle<D, A>(
     answerError(hub, s, id, error, event);
     return;
   }
-  if (r instanceof Promise) {
-    r.then(
-      (v) => id !== undefined && s.open && answer(s, id, v),
-      (e) => s.open ? answerError(hub, s, id, e, event) : hub.report(e, s),
-    ).finally(release && (() => release(s)));
-  } else {
+  if (r instanceof Promise) settleLater(hub, s, id, r, event, release);
+  else {
     release?.(s);
     if (id !== undefined) answer(s, id, r);
   }
+}
+
+// Every closure of the frame path is made in a function of its own, never in `settle` or
+// `dispatch`: JavaScript engines give a function whose locals a closure captures a scope object
+// on every call, whether that call makes the closure or not.
+
+/** {@link settle} once `fn`'s promise settles. */
+function settleLater<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined, r: Promise<unknown>, event?: string, release?: (s: Session<D>) => void): void {
+  r.then(
+    (v) => id !== undefined && s.open && answer(s, id, v),
+    (e) => s.open ? answerError(hub, s, id, e, event) : hub.report(e, s),
+  ).finally(release && (() => release(s)));
+}
+
+/** The `message` hook for an event no listener takes. */
+function messageHook<D>(hub: Hub<D, any>, s: Session<D>, event: string, data: unknown): void {
+  try {
+    const r = hub.options.message!(s, { event, data, mode: "envelope" });
+    if (r instanceof Promise) hub.reportRejection(r, s);
+  } catch (error) {
+    hub.report(error, s);
+  }
+}
+
+function joinOrLeave<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "join" | "leave" }>): void {
+  const { g, t } = f;
+  if (t === "join") s.joining++;
+  settle(hub, s, f.id, () =>
+    authorized(hub, s, { type: t, group: g }).then(() => {
+      if (t === "join") hub.join(s, g);
+      else hub.leave(s, g);
+      return { g };
+    }), undefined, undefined, t === "join" ? releaseJoin : undefined);
+}
+
+function publish<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "pub" }>): void {
+  const { e, g } = f;
+  const data = framePayload(f);
+  settle(hub, s, f.id, () =>
+    authorized(hub, s, { type: "publish", group: g ?? "", event: e }).then(() => {
+      s.broadcast(e, data, g === undefined ? {} : { group: g });
+      return { g: g ?? null };
+    }), undefined);
+}
+
+function authFrame<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "auth" }>): void {
+  authenticate(hub, s, f.id, f.d).catch((e) => hub.report(e, s));
+}
+
+function setFrame<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "set" }>): void {
+  const { alias, available } = f;
+  settle(hub, s, f.id, async () => {
+    if (alias !== undefined) await authorized(hub, s, { type: "alias", group: "", alias });
+    s.set({ alias, available });
+    return { alias: s.alias ?? null, available: s.available };
+  }, undefined);
+}
+
+function who<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "who" }>): void {
+  const { g } = f;
+  settle(hub, s, f.id, () => hub.presence.who(s, g), undefined);
+}
+
+function direct<D>(hub: Hub<D, any>, s: Session<D>, f: Extract<ClientFrame, { t: "dm" }>): void {
+  const { to } = f;
+  const data = framePayload(f);
+  settle(hub, s, f.id, () => hub.presence.direct(s, to, data).then((n) => ({ n })), undefined);
 }
 
 async function authorized<D>(hub: Hub<D, any>, s: Session<D>, action: Parameters<NonNullable<Hub<D, any>["options"]["authorize"]>>[1]): Promise<void> {
@@ -123,7 +190,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
       if (entry) {
         settle(hub, s, undefined, callable(entry), data, f.e);
       } else if (hub.options.message) {
-        hub.guard(s, () => hub.options.message!(s, { event: f.e, data, mode: "envelope" }));
+        messageHook(hub, s, f.e, data);
       } else {
         s.sendRaw(encodeFrame("err", { c: "not_found", m: `no listener for event "${f.e}"`, e: f.e }));
       }
@@ -159,25 +226,12 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         s.sendRaw(encodeError(f.id, "forbidden", `group limit reached (${maxGroups})`));
         return;
       }
-      if (t === "join") s.joining++;
-      settle(hub, s, f.id, () =>
-        authorized(hub, s, { type: t, group: g }).then(() => {
-          if (t === "join") hub.join(s, g);
-          else hub.leave(s, g);
-          return { g };
-        }), undefined, undefined, t === "join" ? releaseJoin : undefined);
+      joinOrLeave(hub, s, f);
       return;
     }
-    case "pub": {
-      const { e, g } = f;
-      const data = framePayload(f);
-      settle(hub, s, f.id, () =>
-        authorized(hub, s, { type: "publish", group: g ?? "", event: e }).then(() => {
-          s.broadcast(e, data, g === undefined ? {} : { group: g });
-          return { g: g ?? null };
-        }), undefined);
+    case "pub":
+      publish(hub, s, f);
       return;
-    }
     case "ping":
       hub.liveness.pinged(s);
       s.sendRaw(f.ts === undefined ? '{"t":"pong"}' : encodeFrame("pong", { ts: f.ts }));
@@ -192,33 +246,24 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
       hub.ack(s, f.s);
       return;
     case "auth":
-      authenticate(hub, s, f.id, f.d).catch((e) => hub.report(e, s));
+      authFrame(hub, s, f);
       return;
     case "set": {
-      const { alias, available } = f;
+      const { alias } = f;
       const maxAlias = hub.options.limits?.aliasLength ?? 64;
       if (typeof alias === "string" && alias.length > maxAlias) {
         s.sendRaw(encodeError(f.id, "bad_frame", `alias longer than ${maxAlias} characters`));
         return;
       }
-      settle(hub, s, f.id, async () => {
-        if (alias !== undefined) await authorized(hub, s, { type: "alias", group: "", alias });
-        s.set({ alias, available });
-        return { alias: s.alias ?? null, available: s.available };
-      }, undefined);
+      setFrame(hub, s, f);
       return;
     }
-    case "who": {
-      const { g } = f;
-      settle(hub, s, f.id, () => hub.presence.who(s, g), undefined);
+    case "who":
+      who(hub, s, f);
       return;
-    }
-    case "dm": {
-      const { to } = f;
-      const data = framePayload(f);
-      settle(hub, s, f.id, () => hub.presence.direct(s, to, data).then((n) => ({ n })), undefined);
+    case "dm":
+      direct(hub, s, f);
       return;
-    }
     default:
       throw new ProtocolError("unknown frame type", "unknown_type");
   }

@@ -343,7 +343,8 @@ export class Hub<D = SessionData, A = unknown> {
     const d = this.driver;
     if (!d?.subscribe) return;
     if (this.everyoneTopic) d.subscribe(s.socket, hostTopic(s.mode));
-    for (const g of s.groupNames()) d.subscribe(s.socket, hostTopic(s.mode, g));
+    const gs = s.gs; // read in place: no copy per session
+    if (gs !== undefined) for (const g of gs) d.subscribe(s.socket, hostTopic(s.mode, g));
   }
 
   /** @internal before the first native send to everyone: subscribe every session that receives such sends */
@@ -364,11 +365,19 @@ export class Hub<D = SessionData, A = unknown> {
     }
   }
 
+  /**
+   * @internal send a hook's rejection to the error hook. A method of its own: a closure in a
+   * hot function (`guard`, the frame handlers) would cost each of its calls a scope object.
+   */
+  reportRejection(p: Promise<unknown>, session: Session<D> | undefined): void {
+    p.catch((e) => this.report(e, session));
+  }
+
   /** @internal run a user hook, sending sync throws and rejections to the error hook */
   guard(session: Session<D> | undefined, fn: () => unknown): void {
     try {
       const r = fn();
-      if (r instanceof Promise) r.catch((e) => this.report(e, session));
+      if (r instanceof Promise) this.reportRejection(r, session);
     } catch (error) {
       this.report(error, session);
     }

@@ -60,10 +60,10 @@ function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number)
     const payload = typeof data === "string" ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
     const hook = hub.options.message;
     if (!hook) return;
-    // hub.guard inline: no closure per raw frame.
+    // hub.guard inline: no closure per raw frame (nor a scope object for one: see reportRejection).
     try {
       const r = hook(s, { event: "message", data: payload, mode: "raw" });
-      if (r instanceof Promise) r.catch((e) => hub.report(e, s));
+      if (r instanceof Promise) hub.reportRejection(r, s);
     } catch (error) {
       hub.report(error, s);
     }

@@ -150,16 +150,31 @@ describe("hub", () => {
       open() {
         throw new Error("open failed");
       },
-      async message() {
-        throw new Error("message failed");
+      message(_s, msg) {
+        if (msg.event === "sync") throw new Error("sync message failed");
+        return Promise.reject(new Error(`${msg.mode} message failed`));
+      },
+      async close() {
+        throw new Error("close failed");
       },
       error: (e) => void errors.push(e),
     });
     const host = new MemoryHost(hub);
     const a = await host.connect();
     host.send(a, "hi");
+    // envelope events no listener takes go to the message hook too
+    const e = await host.connect("http://h/", "wirehub.v1");
+    host.send(e, JSON.stringify({ t: "evt", e: "sync", d: 1 }));
+    host.send(e, JSON.stringify({ t: "evt", e: "later", d: 1 }));
+    host.seam.close(e.session, 1000, "");
     await new Promise((r) => setTimeout(r, 0));
-    expect(errors.map((e) => (e as Error).message)).toEqual(["open failed", "message failed"]);
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      "open failed", "raw message failed", "open failed", "sync message failed", "envelope message failed", "close failed",
+    ]);
+    expect(a.closed).toBeUndefined(); // the other session is untouched
+    host.send(a, "still here");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(errors).toHaveLength(7);
   });
 
   test("graceful close: bye frame, 1001 to everyone, new upgrades refused with 503", async () => {
