@@ -290,6 +290,17 @@ export function rss(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/**
+ * The anonymous part of a process's resident set (`RssAnon`), in bytes: its heaps and
+ * allocations, without the file-backed pages of its executable and libraries. Those pages (the
+ * runtime's own code, its JIT compilers' among it, faulted in once a server's code runs hot)
+ * are shared between processes, can be dropped by the kernel, and do not grow with sessions.
+ */
+export function anonRss(pid: number): number {
+  const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
 
 /** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (10 ms ticks). */
 export function cpuSeconds(pid: number): number {

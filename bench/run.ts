@@ -22,7 +22,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -109,24 +109,40 @@ async function fanout(t: Target, ports: number[], serverPid: number): Promise<an
 // A quick run waits less around the RSS readings.
 const settle = quick ? 0.4 : 1;
 
-/** A full GC in each server, a pause for the allocator to hand pages back, then their summed RSS. */
-async function collectedRss(servers: Running[]): Promise<number> {
+/** A full GC in each server, a pause for the allocator to hand pages back, then their summed RSS and its anonymous part. */
+async function collectedMem(servers: Running[]): Promise<{ rss: number; anon: number }> {
   await Promise.all(servers.map((s) => s.collect()));
   await Bun.sleep(500 * settle);
-  return servers.reduce((sum, s) => sum + rss(s.pid), 0);
+  return { rss: servers.reduce((sum, s) => sum + rss(s.pid), 0), anon: servers.reduce((sum, s) => sum + anonRss(s.pid), 0) };
 }
 
+/**
+ * Memory per idle session, three ways: RSS growth over all sessions (`bytes_per_session`), its
+ * anonymous part (`anon_per_session`, without the runtime's file-backed code pages: see
+ * `anonRss`), and the anonymous growth per session beyond the first fifth (`marginal_per_session`:
+ * what each further session costs once the one-time costs of the first ones are paid).
+ */
 async function memory(t: Target): Promise<any> {
   return withServer(t.server, async (s) => {
     await Bun.sleep(300 * settle);
-    const before = await collectedRss([s]);
-    const idle = await loadgenIdle(["--port", String(s.port), ...protoArgs(t), "--scenario", "idle", "--conns", String(cfg.memorySessions),
-      "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"], { core: 1 });
+    const idleArgs = (conns: number) => ["--port", String(s.port), ...protoArgs(t), "--scenario", "idle", "--conns", String(conns),
+      "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"];
+    const first = Math.floor(cfg.memorySessions / 5);
+    const before = await collectedMem([s]);
+    const a = await loadgenIdle(idleArgs(first), { core: 1 });
+    const mid = await collectedMem([s]);
+    const b = await loadgenIdle(idleArgs(cfg.memorySessions - first), { core: 1 });
     await Bun.sleep(1000 * settle);
-    const after = await collectedRss([s]);
-    const end = await idle.finish();
-    const n = idle.ready.ready as number;
-    return { sessions: n, held: end?.held, rss_before: before, rss_after: after, bytes_per_session: (after - before) / Math.max(1, n) };
+    const after = await collectedMem([s]);
+    const ends = [await a.finish(), await b.finish()];
+    const na = a.ready.ready as number, nb = b.ready.ready as number, n = na + nb;
+    return {
+      sessions: n, first: na, held: (ends[0]?.held ?? 0) + (ends[1]?.held ?? 0),
+      rss_before: before.rss, rss_after: after.rss, anon_before: before.anon, anon_mid: mid.anon, anon_after: after.anon,
+      bytes_per_session: (after.rss - before.rss) / Math.max(1, n),
+      anon_per_session: (after.anon - before.anon) / Math.max(1, n),
+      marginal_per_session: (after.anon - mid.anon) / Math.max(1, nb),
+    };
   });
 }
 
@@ -147,7 +163,7 @@ async function many(t: Target): Promise<any> {
   await quiet();
   const servers = await startOnOnePort(SERVERS[t.server]!.cmd, cfg.manyProcs, { core: 0 });
   try {
-    const before = await collectedRss(servers);
+    const before = await collectedMem(servers);
     const gens = Math.ceil(cfg.manySessions / 16_000);
     const share = (i: number) => Math.floor(cfg.manySessions / gens) + (i < cfg.manySessions % gens ? 1 : 0);
     const t0 = Date.now();
@@ -155,7 +171,7 @@ async function many(t: Target): Promise<any> {
       "--conns", String(share(i)), "--hold", "600", "--pending", "200", "--srcs", String(cfg.srcs), "--timeout", "180"], { core: 1, timeoutMs: 700_000 })));
     const openS = (Date.now() - t0) / 1000;
     await Bun.sleep(1000 * settle);
-    const after = await collectedRss(servers);
+    const after = await collectedMem(servers);
     const perProc = servers.map((s) => rss(s.pid));
     const ends = await Promise.all(idle.map((g) => g.finish()));
     const sum = (xs: any[], k: string) => xs.reduce((a, x) => a + (Number(x?.[k]) || 0), 0);
@@ -163,8 +179,9 @@ async function many(t: Target): Promise<any> {
     const reasons = [...new Set(ends.map((e) => e?.fail_reason).filter(Boolean))].join("; ");
     return {
       procs: servers.length, generators: gens, sessions, held: sum(ends, "held"), failed: sum(idle.map((g) => g.ready), "failed"),
-      closed_by_peer: sum(ends, "closed_by_peer"), fail_reason: reasons, open_s: openS, rss_before: before, rss_after: after,
-      rss_per_proc: perProc, bytes_per_session: (after - before) / Math.max(1, sessions),
+      closed_by_peer: sum(ends, "closed_by_peer"), fail_reason: reasons, open_s: openS, rss_before: before.rss, rss_after: after.rss,
+      anon_before: before.anon, anon_after: after.anon, rss_per_proc: perProc, bytes_per_session: (after.rss - before.rss) / Math.max(1, sessions),
+      anon_per_session: (after.anon - before.anon) / Math.max(1, sessions),
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -267,7 +284,8 @@ async function main() {
       for (const t of rotate(targets.filter((t) => t.kind !== "floor"), run)) {
         const r = await memory(t);
         record("memory", t.id, run, r);
-        log(`run ${run + 1} memory  ${t.label.padEnd(26)} ${fmt(r.bytes_per_session).padStart(10)} bytes/session (${r.sessions} sessions, RSS ${(r.rss_before / 2 ** 20).toFixed(0)} → ${(r.rss_after / 2 ** 20).toFixed(0)} MiB)`);
+        log(`run ${run + 1} memory  ${t.label.padEnd(26)} ${fmt(r.bytes_per_session).padStart(10)} bytes/session (${r.sessions} sessions, RSS ${(r.rss_before / 2 ** 20).toFixed(0)} → ${(r.rss_after / 2 ** 20).toFixed(0)} MiB; ` +
+          `anonymous ${fmt(r.anon_per_session)}, beyond the first ${r.first}: ${fmt(r.marginal_per_session)} bytes/session)`);
       }
     }
   });
