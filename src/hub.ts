@@ -365,10 +365,7 @@ export class Hub<D = SessionData, A = unknown> {
     }
   }
 
-  /**
-   * @internal send a hook's rejection to the error hook. A method of its own: a closure in a
-   * hot function (`guard`, the frame handlers) would cost each of its calls a scope object.
-   */
+  /** @internal a hook's rejection to the error hook (a closure in a hot caller costs each call a scope) */
   reportRejection(p: Promise<unknown>, session: Session<D> | undefined): void {
     p.catch((e) => this.report(e, session));
   }
