@@ -6,30 +6,36 @@
  * `npm run bench` runs one target at a time, so a change in the core's speed between windows
  * (±20 % on this machine) moves its ratios by as much. Here every target sees the same windows,
  * so the ratios hold steady to about ±2 % from round to round. That is steady enough to check
- * a hot-path change of a few percent. It measures CPU per round trip, not throughput, and only
- * echo and RPC. Use it to compare; `npm run bench` gives the reported figures.
+ * a hot-path change of a few percent. It measures CPU per round trip (echo, RPC) or per delivery
+ * (fan-out), not throughput. Use it to compare; `npm run bench` gives the reported figures.
  *
  *   bun bench/pair.ts raw-bun wirehub-raw-bun                         # wirehub ÷ raw Bun
  *   bun bench/pair.ts wirehub-raw-bun wirehub-raw-bun@../other-tree    # this checkout ÷ another
  *
  * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` to run that target's server file
  * from another checkout of wirehub (Bun and Deno targets only).
- * Options [defaults]: --rounds 6, --scenario echo|rpc [echo], --duration 4, --warmup 1,
- * --conns 64, --inflight 16, --size 64.
+ * Options [defaults]: --rounds 6, --scenario echo|rpc|fanout [echo], --duration 4, --warmup 1,
+ * --conns 64 (fan-out: 2000), --inflight 16, --size 64, --broadcasts 1000 (fan-out, per round,
+ * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
  */
 import { buildLoadgen, buildNode, loadgen, option, ROOT, startServer, stat, targetSpec, type Running } from "./lib.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => option(argv, name, dflt);
-const valued = new Set(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size"]);
+const valued = new Set(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"]);
 const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
 const rounds = Number(opt("rounds", "6"));
 const scenario = opt("scenario", "echo");
-const load = ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
-  "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
+const fan = scenario === "fanout";
+const load = fan
+  ? ["--conns", opt("conns", "2000"), "--broadcasts", opt("broadcasts", "1000"), "--warm-broadcasts", opt("broadcasts", "1000"), "--window", "200", "--size", opt("size", "64"),
+    "--srcs", "4", "--pending", "500", "--timeout", "120"]
+  : ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
+    "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
+const unit = fan ? "delivery" : "round trip";
 
-if (specs.length < 2 || !["echo", "rpc"].includes(scenario)) {
-  console.error("usage: bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc] [--duration 4]");
+if (specs.length < 2 || !["echo", "rpc", "fanout"].includes(scenario)) {
+  console.error("usage: bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]");
   process.exit(2);
 }
 
@@ -47,8 +53,9 @@ for (let r = 0; r < rounds; r++) {
     const results = await Promise.all(entries.map((e, i) =>
       loadgen(["--port", String(servers[i]!.port), ...e.args, "--scenario", scenario, ...load, "--server-pid", String(servers[i]!.pid)], { core: 1 })));
     results.forEach((res, i) => {
-      if (res.error || !res.completed) throw new Error(`${entries[i]!.label}: ${res.error ?? "no round trips"}`);
-      perRound[i]!.push((res.server_cpu_s / res.completed) * 1e9);
+      const done = fan ? (res.complete ? res.deliveries : 0) : res.completed;
+      if (res.error || !done) throw new Error(`${entries[i]!.label}: ${res.error ?? (fan ? "fan-out incomplete" : "no round trips")}`);
+      perRound[i]!.push((res.server_cpu_s / done) * 1e9);
     });
     genBusy = Math.max(genBusy, results.reduce((sum, res) => sum + (res.gen_util ?? 0), 0));
     console.log(`round ${r + 1}: ` + entries.map((e, i) => `${e.label} ${perRound[i]![r]!.toFixed(0)} ns`).join(", "));
@@ -57,7 +64,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-console.log(`\nserver CPU per ${scenario} round trip, ${rounds} rounds, all targets at once (run from ${ROOT})`);
+console.log(`\nserver CPU per ${fan ? "fan-out delivery" : scenario + " " + unit}, ${rounds} rounds, all targets at once (run from ${ROOT})`);
 entries.forEach((e, i) => {
   const ns = stat(perRound[i]!)!;
   let line = `${e.label.padEnd(40)} ${ns.med.toFixed(0).padStart(6)} ns (${ns.min.toFixed(0)}–${ns.max.toFixed(0)})`;
