@@ -8,6 +8,7 @@ import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";
 import type { Mode, UpgradeInfo } from "./types.ts";
 import { packHeaders, type SessionData } from "./session.ts";
+import { shared } from "./wire.ts";
 
 /**
  * What the upgrade hook may return: nothing or `true` to accept; `{ data }` to accept with
@@ -198,8 +199,8 @@ function accepted<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode
   const data = hooked?.data !== undefined ? hooked.data : ({} as D);
   const headers = request.headers;
   const a: Admission<D> = {
-    id: newId(), mode, protocol, data, url: request.url, headers, remoteAddress: info.remoteAddress ?? "",
-    auth: hooked?.auth, packedHeaders: packHeaders(headers),
+    id: newId(), mode, protocol, data, url: shared(request.url), headers, remoteAddress: shared(info.remoteAddress ?? ""),
+    auth: hooked?.auth, packedHeaders: shared(packHeaders(headers)),
   };
   if (hub.cluster && hub.resume && mode === "envelope") {
     // A resume token this instance does not know may name a session held by another instance:

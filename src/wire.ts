@@ -56,6 +56,25 @@ function keepHeader(v: string, k: string): void {
   if (!HANDSHAKE_ONLY.has(k)) PARTS.push(k, v);
 }
 
+/**
+ * One copy of a string that repeats from session to session: the upgrade URL, the packed
+ * headers, the peer address. Each upgrade brings a fresh copy of each from the host, and an idle
+ * session would keep its own for its whole life; the same client software on the same path sends
+ * the same URL and headers, so most sessions can share the first copy. Bounded: strings longer
+ * than 2 048 characters stay as they are (a large cookie is seldom shared), and the table is
+ * emptied once it holds {@link SHARED_MAX} strings.
+ */
+export function shared(s: string): string {
+  if (s.length > 2048) return s;
+  const known = SHARED.get(s);
+  if (known !== undefined) return known;
+  if (SHARED.size >= SHARED_MAX) SHARED.clear();
+  SHARED.set(s, s);
+  return s;
+}
+const SHARED = new Map<string, string>();
+const SHARED_MAX = 512;
+
 /** The `Headers` of a string from {@link packHeaders}. */
 export function unpackHeaders(packed: string): Headers {
   const h = new Headers();

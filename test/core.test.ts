@@ -3,7 +3,11 @@ import { describe, expect, test } from "bun:test";
 import { createHub, decodeFrame, fromBase64, MemoryBroker, ProtocolError, toBase64 } from "../src/mod.ts";
 import { newId } from "../src/protocol.ts";
 import { wireCloseCode, wireCloseReason } from "../src/session.ts";
+import type { Session } from "../src/session.ts";
 import { MemoryHost, parsed, until } from "./memory-host.ts";
+
+/** The request headers of a valid WebSocket handshake. */
+const HANDSHAKE = { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" };
 
 describe("codec", () => {
   test("decodes every frame type and rejects bad ones with a ProtocolError", () => {
@@ -87,6 +91,31 @@ describe("hub", () => {
     const s = host.seam.open({ frames: [] }, adm);
     expect([...s.headers.keys()].sort()).toEqual(["cookie", "sec-websocket-protocol", "user-agent"]);
     expect(s.headers.get("cookie")).toBe("a=1");
+  });
+
+  test("sessions that share their URL, headers or address each still read their own", async () => {
+    // The upgrade keeps one copy of strings that repeat between sessions, in a bounded table:
+    // 1 200 upgrades cycle through more distinct values than it holds, and repeat some.
+    const hub = createHub({ maxSessions: 2000 });
+    const host = new MemoryHost(hub);
+    const opened: Array<{ s: Session; url: string; ua: string; addr: string }> = [];
+    for (let i = 0; i < 1200; i++) {
+      const k = i % 3 === 0 ? 0 : i; // every third upgrade repeats the first values
+      const url = `http://host/room/${k}?x=${k}`, ua = `agent ${k}`, addr = `10.0.${k >> 8}.${k & 255}`;
+      const adm = await host.seam.upgrade(new Request(url, { headers: { ...HANDSHAKE, "user-agent": ua } }), { remoteAddress: addr });
+      if (adm instanceof Response) throw new Error(`refused: ${adm.status}`);
+      opened.push({ s: host.seam.open({ frames: [] }, adm), url, ua, addr });
+    }
+    for (const { s, url, ua, addr } of opened) {
+      expect(s.url).toBe(url);
+      expect(s.headers.get("user-agent")).toBe(ua);
+      expect(s.remoteAddress).toBe(addr);
+    }
+    // Long values (a large cookie, say) are kept as they come, not in the table.
+    const cookie = "c=" + "y".repeat(5000);
+    const adm = await host.seam.upgrade(new Request("http://host/", { headers: { ...HANDSHAKE, cookie } }), { remoteAddress: "10.9.9.9" });
+    if (adm instanceof Response) throw new Error(`refused: ${adm.status}`);
+    expect(host.seam.open({ frames: [] }, adm).headers.get("cookie")).toBe(cookie);
   });
 
   test("a broadcast is encoded once: every recipient gets the same string", async () => {
