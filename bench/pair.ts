@@ -32,7 +32,6 @@ const load = fan
     "--srcs", "4", "--pending", "500", "--timeout", "120"]
   : ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
     "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
-const unit = fan ? "delivery" : "round trip";
 
 if (specs.length < 2 || !["echo", "rpc", "fanout"].includes(scenario)) {
   console.error("usage: bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]");
@@ -64,7 +63,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-console.log(`\nserver CPU per ${fan ? "fan-out delivery" : scenario + " " + unit}, ${rounds} rounds, all targets at once (run from ${ROOT})`);
+console.log(`\nserver CPU per ${fan ? "fan-out delivery" : scenario + " round trip"}, ${rounds} rounds, all targets at once (run from ${ROOT})`);
 entries.forEach((e, i) => {
   const ns = stat(perRound[i]!)!;
   let line = `${e.label.padEnd(40)} ${ns.med.toFixed(0).padStart(6)} ns (${ns.min.toFixed(0)}–${ns.max.toFixed(0)})`;
