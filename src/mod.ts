@@ -17,7 +17,8 @@
 export { createHub, Hub } from "./hub.ts";
 export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./hub.ts";
 export { badHandshake, originAllowed } from "./upgrade.ts";
-export type { Admission, OriginPolicy, UpgradeResult } from "./upgrade.ts";
+export type { Admission, OriginPolicy, UpgradeRequest, UpgradeResult } from "./upgrade.ts";
+export type { HeaderReader } from "./wire.ts";
 export type { AuthResult } from "./auth.ts";
 export { LIVENESS_CLOSE, Liveness } from "./liveness.ts";
 export type { PingOptions, RawPing } from "./liveness.ts";

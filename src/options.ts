@@ -9,7 +9,7 @@ import type { Backpressure, Limits, RateLimit } from "./limits.ts";
 import type { PingOptions, RawPing } from "./liveness.ts";
 import type { ResumeOptions } from "./resume.ts";
 import type { Session, SessionData } from "./session.ts";
-import type { Admission, OriginPolicy, UpgradeResult } from "./upgrade.ts";
+import type { Admission, OriginPolicy, UpgradeRequest, UpgradeResult } from "./upgrade.ts";
 import type { Message, Mode, UpgradeInfo, WireData } from "./types.ts";
 
 /** An action a client asks for; the `authorize` hook decides. */
@@ -153,7 +153,7 @@ export interface Seam<D = SessionData, S = unknown> {
    * answer comes at once when nothing in the decision waits (no upgrade hook, or one that
    * returns a plain value); a promise of it otherwise. Awaiting it works either way.
    */
-  upgrade(request: Request, info?: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response>;
+  upgrade(request: Request | UpgradeRequest, info?: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response>;
   /** The host opened the socket for an admission. */
   open(socket: S, admission: Admission<D>): Session<D>;
   /**

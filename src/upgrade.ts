@@ -8,7 +8,7 @@ import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";
 import type { Mode, UpgradeInfo } from "./types.ts";
 import { packHeaders, type SessionData } from "./session.ts";
-import { shared } from "./wire.ts";
+import { shared, type HeaderReader } from "./wire.ts";
 
 /**
  * What the upgrade hook may return: nothing or `true` to accept; `{ data }` to accept with
@@ -21,6 +21,30 @@ export type UpgradeResult<D> =
   | boolean
   | { readonly data?: D; readonly auth?: Omit<AuthResult<D>, "client" | "data"> }
   | Response;
+
+/**
+ * An upgrade request as a host may hand it to the hub without building a web-standard `Request`
+ * for every connection (the Node adapter does: an undici `Request` costs Node about 15 µs and
+ * a few hundred bytes of short-lived garbage per upgrade). The hub's own checks read only `url`,
+ * `method` and `headers`; `toRequest()` gives the `Request` that the upgrade hook and an
+ * origin-policy function receive, and is called only when one of them runs (at most once per
+ * upgrade: it should return the same object each time).
+ */
+export interface UpgradeRequest {
+  /** The absolute request URL. */
+  readonly url: string;
+  /** The request method. */
+  readonly method: string;
+  /** The request headers: names matched case-insensitively; `forEach` gives lowercase names. */
+  readonly headers: HeaderReader;
+  /** The same request as a web-standard `Request`. */
+  toRequest(): Request;
+}
+
+/** The web-standard `Request` of either form. */
+function webRequest(request: Request | UpgradeRequest): Request {
+  return "toRequest" in request ? request.toRequest() : request;
+}
 
 /** Which browser origins may open a WebSocket. */
 export type OriginPolicy = "same-origin" | "*" | readonly string[] | ((origin: string, request: Request) => boolean);
@@ -54,10 +78,10 @@ export interface Admission<D = SessionData> {
  * Cross-site WebSocket hijacking defence. Browsers always send `Origin`; other clients
  * usually do not, and a missing Origin cannot be a browser attack, so it passes.
  */
-export function originAllowed(policy: OriginPolicy, request: Request): boolean {
+export function originAllowed(policy: OriginPolicy, request: Request | UpgradeRequest): boolean {
   const origin = request.headers.get("origin");
   if (!origin || policy === "*") return true;
-  if (typeof policy === "function") return policy(origin, request);
+  if (typeof policy === "function") return policy(origin, webRequest(request));
   if (policy === "same-origin") {
     const host = request.headers.get("host") ?? new URL(request.url).host;
     try {
@@ -89,7 +113,7 @@ const KEY = /^[A-Za-z0-9+/]{22}==$/; // base64 of exactly 16 bytes (RFC 6455 §4
  * Reject malformed handshakes the same way on every host, before any hook runs: the refusal
  * `Response`, or `undefined` for a well-formed WebSocket upgrade request.
  */
-export function badHandshake(request: Request): Response | undefined {
+export function badHandshake(request: Request | UpgradeRequest): Response | undefined {
   const upgrade = request.headers.get("upgrade");
   if (upgrade === null) return new Response("expected a WebSocket upgrade", { status: 426, headers: { upgrade: "websocket" } });
   if (upgrade.toLowerCase() !== "websocket") return new Response("unsupported upgrade", { status: 400 });
@@ -106,7 +130,7 @@ export function badHandshake(request: Request): Response | undefined {
  * hook, or one that returns a plain value, and no cluster take-over): a host can then upgrade in
  * the same turn, as Bun does fastest. A promise otherwise.
  */
-export function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response> {
+export function admit<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: UpgradeInfo): Admission<D> | Response | Promise<Admission<D> | Response> {
   const o = hub.options;
   if (hub.closing) return new Response("server is shutting down", { status: 503, headers: { "retry-after": "5" } });
   const bad = badHandshake(request);
@@ -143,7 +167,7 @@ export function admit<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo):
   if (!o.upgrade) return accepted(hub, request, info, mode, protocol, undefined);
   let r: UpgradeResult<D> | Promise<UpgradeResult<D>>;
   try {
-    r = o.upgrade(request, info);
+    r = o.upgrade(webRequest(request), info);
   } catch (error) {
     return hookFailed(hub, error);
   }
@@ -173,7 +197,7 @@ function firstKnown(offered: readonly string[], known: readonly string[] | undef
 }
 
 /** {@link accepted} once an upgrade hook's promise settles. */
-function acceptLater<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode: Mode, protocol: string, r: PromiseLike<UpgradeResult<D>>): Promise<Admission<D> | Response> {
+function acceptLater<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: UpgradeInfo, mode: Mode, protocol: string, r: PromiseLike<UpgradeResult<D>>): Promise<Admission<D> | Response> {
   return Promise.resolve(r).then((v) => accepted(hub, request, info, mode, protocol, v), (error) => hookFailed(hub, error));
 }
 
@@ -192,16 +216,15 @@ function hookFailed<D>(hub: Hub<D, any>, error: unknown): Response {
 }
 
 /** The rest of {@link admit} once the upgrade hook has answered `r`. */
-function accepted<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode: Mode, protocol: string, r: UpgradeResult<D>): Admission<D> | Response | Promise<Admission<D> | Response> {
+function accepted<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: UpgradeInfo, mode: Mode, protocol: string, r: UpgradeResult<D>): Admission<D> | Response | Promise<Admission<D> | Response> {
   if (r instanceof Response) return r;
   if (r === false) return new Response("forbidden", { status: 403 });
   const hooked = r && r !== true ? r : undefined;
   const data = hooked?.data !== undefined ? hooked.data : ({} as D);
-  const headers = request.headers;
-  const a: Admission<D> = {
-    id: newId(), mode, protocol, data, url: shared(request.url), headers, remoteAddress: shared(info.remoteAddress ?? ""),
-    auth: hooked?.auth, packedHeaders: shared(packHeaders(headers)),
-  };
+  const a = new Accepted<D>(
+    newId(), mode, protocol, data, shared(request.url), shared(info.remoteAddress ?? ""), hooked?.auth,
+    shared(packHeaders(request.headers)), "toRequest" in request ? request : request.headers,
+  );
   if (hub.cluster && hub.resume && mode === "envelope") {
     // A resume token this instance does not know may name a session held by another instance:
     // take it over now (upgrades are async, opens are not); `open` then resumes it as usual.
@@ -209,4 +232,30 @@ function accepted<D>(hub: Hub<D, any>, request: Request, info: UpgradeInfo, mode
     if (token && !hub.tokens.has(token)) return claimFirst(hub, token, a);
   }
   return a;
+}
+
+/**
+ * An {@link Admission}. Its `headers` are the request's own `Headers` when it came as a
+ * `Request`, and are built on first read otherwise (the hub's own path reads `packedHeaders`).
+ */
+class Accepted<D> implements Admission<D> {
+  constructor(
+    readonly id: string,
+    readonly mode: Mode,
+    readonly protocol: string,
+    readonly data: D,
+    readonly url: string,
+    readonly remoteAddress: string,
+    readonly auth: Omit<AuthResult<D>, "client" | "data"> | undefined,
+    readonly packedHeaders: string,
+    private readonly source: Headers | UpgradeRequest,
+  ) {}
+
+  get headers(): Headers {
+    const s = this.source;
+    if (s instanceof Headers) return s;
+    const h = new Headers();
+    s.headers.forEach((value, name) => h.append(name, value));
+    return h;
+  }
 }

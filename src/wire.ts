@@ -28,6 +28,14 @@ export function wireCloseReason(reason: string | undefined): string {
   return out;
 }
 
+/** What the hub reads of a request's headers: a `Headers` object, or a host's cheaper view of them. */
+export interface HeaderReader {
+  /** The value of `name` (any case), duplicates joined with `", "`, or `null`. */
+  get(name: string): string | null;
+  /** Each header with its name in lowercase (a `Headers` object gives duplicates joined). */
+  forEach(callback: (value: string, name: string) => void): void;
+}
+
 /**
  * Headers that only carry the WebSocket handshake itself: the hop-by-hop `connection` and
  * `upgrade`, the one-time `sec-websocket-key` nonce, the version (always 13 once accepted) and
@@ -41,7 +49,7 @@ const HANDSHAKE_ONLY = new Set(["connection", "upgrade", "sec-websocket-key", "s
  * object (or an array of pairs) kept per session. `join` gives a flat string, never a rope of
  * the pieces. The handshake's own headers ({@link HANDSHAKE_ONLY}) are left out.
  */
-export function packHeaders(h: Headers): string {
+export function packHeaders(h: HeaderReader): string {
   // One scratch array and one callback for every call: no closure, scope or array per upgrade,
   // and no [name, value] array per header (unlike for-of).
   const parts = PARTS;

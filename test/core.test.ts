@@ -118,6 +118,53 @@ describe("hub", () => {
     expect(host.seam.open({ frames: [] }, adm).headers.get("cookie")).toBe(cookie);
   });
 
+  test("an upgrade given as an UpgradeRequest builds its Request only for the hooks that receive one", async () => {
+    // A host may hand the hub a cheaper view of the request (the Node adapter does); the hub's
+    // own checks read its url, method and headers, and only user code gets a `Request`.
+    const lines: [string, string][] = [...Object.entries(HANDSHAKE), ["origin", "http://host"], ["x-dup", "a"], ["X-Dup", "b"], ["sec-websocket-protocol", "wirehub.v1"]];
+    let built = 0;
+    const view = (url: string) => {
+      let request: Request | undefined;
+      return {
+        url, method: "GET",
+        headers: {
+          get: (name: string) => lines.filter(([k]) => k.toLowerCase() === name.toLowerCase()).map(([, v]) => v).join(", ") || null,
+          forEach: (cb: (v: string, k: string) => void) => lines.forEach(([k, v]) => cb(v, k.toLowerCase())),
+        },
+        toRequest: () => (request ??= (built++, new Request(url, { headers: lines }))),
+      };
+    };
+    // No upgrade hook, origins by list: no Request at all.
+    const plain = new MemoryHost(createHub({ origins: ["http://host"] }));
+    const a = await plain.seam.upgrade(view("http://host/room?x=1"), { remoteAddress: "10.1.1.1" });
+    if (a instanceof Response) throw new Error(`refused: ${a.status}`);
+    expect(built).toBe(0);
+    expect(a.mode).toBe("envelope");
+    expect(a.headers.get("x-dup")).toBe("a, b"); // the admission's Headers, built from the view when read
+    expect(a.headers.get("sec-websocket-key")).toBe(HANDSHAKE["sec-websocket-key"]);
+    const s = plain.seam.open({ frames: [] }, a);
+    expect(s.url).toBe("http://host/room?x=1");
+    expect(s.headers.get("x-dup")).toBe("a, b");
+    expect(s.headers.has("sec-websocket-key")).toBe(false);
+    expect(built).toBe(0);
+    // A view is still checked like a Request: a foreign origin, a bad key.
+    const foreign = await plain.seam.upgrade({ ...view("http://host/"), headers: { ...view("").headers, get: (n: string) => (n === "origin" ? "http://evil.example" : view("").headers.get(n)) } });
+    expect((foreign as Response).status).toBe(403);
+    // An origin function and an upgrade hook both receive the one Request, built once.
+    const seen: Request[] = [];
+    const hooked = new MemoryHost(createHub({
+      origins: (_o, req) => (seen.push(req), true),
+      upgrade: (req) => (seen.push(req), { data: { path: new URL(req.url).pathname, dup: req.headers.get("x-dup") } }),
+    }));
+    const b = await hooked.seam.upgrade(view("http://host/hooked"));
+    if (b instanceof Response) throw new Error(`refused: ${b.status}`);
+    expect(built).toBe(1);
+    expect(seen.length).toBe(2);
+    expect(seen[0]).toBeInstanceOf(Request);
+    expect(seen[1]).toBe(seen[0]!);
+    expect(b.data).toEqual({ path: "/hooked", dup: "a, b" });
+  });
+
   test("a broadcast is encoded once: every recipient gets the same string", async () => {
     const hub = createHub();
     const host = new MemoryHost(hub);

@@ -63,15 +63,18 @@ export class RawFrames {
     this.ended = new Promise((resolve) => (this.#end = resolve));
   }
 
-  /** Handshake over TCP (the `Sec-WebSocket-Protocol` offer optional) and resolve once 101 arrived. */
-  static open(url: string, protocol?: string, ms = 5000): Promise<RawFrames> {
+  /**
+   * Handshake over TCP (the `Sec-WebSocket-Protocol` offer optional, and more header lines as
+   * `"Name: value"`, repeats allowed) and resolve once 101 arrived.
+   */
+  static open(url: string, protocol?: string, ms = 5000, lines: readonly string[] = []): Promise<RawFrames> {
     const u = new URL(url);
     return new Promise((resolve, reject) => {
       const sock = netConnect(Number(u.port), u.hostname, () => {
         sock.setNoDelay(true);
         sock.write([`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, "Upgrade: websocket", "Connection: Upgrade",
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
-          ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []), "", ""].join("\r\n"));
+          ...(protocol ? [`Sec-WebSocket-Protocol: ${protocol}`] : []), ...lines, "", ""].join("\r\n"));
       });
       const c = new RawFrames(sock);
       const timer = setTimeout(() => (sock.destroy(), reject(new Error(`no 101 from ${url} within ${ms} ms`))), ms);

@@ -1,9 +1,10 @@
-import { expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { capabilities } from "../adapters/node.ts";
-import { TestClient } from "./client.ts";
+import { TestClient, upgradeStatus } from "./client.ts";
+import { RawFrames, text } from "./frames.ts";
 import { conformance } from "./conformance.ts";
 import { lifecycle } from "./lifecycle.ts";
-import { nodeCommand, serverEnv, spawnServer } from "./spawn.ts";
+import { nodeCommand, serverEnv, spawnServer, type Spawned } from "./spawn.ts";
 import type { Cert } from "./tls.ts";
 
 const start = async (overrides?: object, cert?: Cert) => spawnServer(await nodeCommand("test/servers/node.ts"), serverEnv(overrides, cert));
@@ -57,3 +58,47 @@ test("node: frames sent in one tick, past both write thresholds, all arrive in o
     await server.stop();
   }
 }, 30_000);
+
+// With no upgrade hook and no origin-policy function the adapter decides on Node's own request,
+// without an undici `Request`: the hub's checks, and what a session keeps, must be the same.
+describe("node without upgrade hooks", () => {
+  let server: Spawned;
+  beforeAll(async () => void (server = await spawnServer(await nodeCommand("test/servers/node-plain.ts"))));
+  afterAll(() => server?.stop());
+
+  test("a session keeps its URL, address and headers, repeated lines joined, handshake lines left out", async () => {
+    const url = server.url.replace(/\/?$/, "/room?x=1");
+    const c = await RawFrames.open(url, undefined, 5000, ["X-Dup: a", "x-dup: b", "Cookie: k=v", "X-Mixed-Case: M", "Origin: " + new URL(url).origin.replace("ws:", "http:")]);
+    const kept = JSON.parse(text(await c.next())) as { url: string; path: string; mode: string; remote: string; headers: [string, string][] };
+    expect(kept).toMatchObject({ url: url.replace("ws:", "http:"), path: "/room", mode: "raw", remote: "127.0.0.1" });
+    const h = new Headers(kept.headers);
+    expect(h.get("x-dup")).toBe("a, b");
+    expect(h.get("cookie")).toBe("k=v");
+    expect(h.get("x-mixed-case")).toBe("M");
+    for (const gone of ["connection", "upgrade", "sec-websocket-key", "sec-websocket-version"]) expect(h.has(gone)).toBe(false);
+    c.sock.destroy();
+  });
+
+  test("malformed handshakes, a foreign origin, an unknown subprotocol and a Host that makes no URL are refused", async () => {
+    const at = server.url.replace(/\/?$/, "/");
+    expect(await upgradeStatus(at, {}, "POST")).toBe(405);
+    expect(await upgradeStatus(at, { Upgrade: null, Connection: null })).toBe(426);
+    expect(await upgradeStatus(at, { Upgrade: "foo" })).toBe(400);
+    expect(await upgradeStatus(at, { "Sec-WebSocket-Key": "P5l8BJcZwRc=" })).toBe(400);
+    expect(await upgradeStatus(at, { "Sec-WebSocket-Version": "12" })).toBe(426);
+    expect(await upgradeStatus(at, { Origin: "http://evil.example" })).toBe(403);
+    expect(await upgradeStatus(at, { Origin: new URL(at).origin.replace("ws:", "http:") })).toBe(101);
+    expect(await upgradeStatus(at, { "Sec-WebSocket-Protocol": "nope" })).toBe(400);
+    expect(await upgradeStatus(at, { Host: "bad host" })).toBe(400);
+    expect(await upgradeStatus(at)).toBe(101); // and the server still serves
+  });
+
+  test("subprotocols are negotiated: wirehub.v1 is an envelope session, a listed one stays raw", async () => {
+    const env = await TestClient.envelope(server.url);
+    expect(await env.call("whoami")).toMatchObject({ mode: "envelope", protocol: "wirehub.v1", remote: "127.0.0.1" });
+    await env.close();
+    const c = await RawFrames.open(server.url, "protocolOne");
+    expect(JSON.parse(text(await c.next()))).toMatchObject({ mode: "raw", protocol: "protocolOne" });
+    c.sock.destroy();
+  });
+});
