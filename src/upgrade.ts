@@ -236,7 +236,8 @@ function accepted<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: 
 
 /**
  * An {@link Admission}. Its `headers` are the request's own `Headers` when it came as a
- * `Request`, and are built on first read otherwise (the hub's own path reads `packedHeaders`).
+ * `Request`; from an {@link UpgradeRequest} a new `Headers` is built at each read (the hub's own
+ * path never reads it: sessions take `packedHeaders`).
  */
 class Accepted<D> implements Admission<D> {
   constructor(
