@@ -59,3 +59,18 @@ test("bench/opens.ts measures the server CPU per opened session, for two targets
   expect(out).toMatch(/^wirehub-raw-bun +\d+\.\d µs \(/m);
   expect(out).toMatch(/^raw-bun +\d+\.\d µs .*÷ wirehub-raw-bun: /m);
 }, 30_000);
+
+test("bench/heap.ts reports what each idle session adds to the heap, per target", async () => {
+  const p = Bun.spawn([process.execPath, "bench/heap.ts", "wirehub-raw-bun", "raw-bun", "--conns", "200", "--rounds", "1"], { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(p.exitCode, err).toBe(0);
+  const section = (label: string) => out.split(/\n\n/).find((s) => s.startsWith(label + "\n")) ?? "";
+  const figure = (label: string, name: string) => Number(new RegExp(`^  ${name.replace(/[()]/g, "\\$&")} +(-?[\\d,.]+)`, "m").exec(section(label))?.[1]?.replaceAll(",", ""));
+  for (const t of ["wirehub-raw-bun", "raw-bun"]) {
+    expect(section(t)).toMatch(/anonymous memory/);
+    // every open session keeps at least its socket object alive after a full GC
+    expect(figure(t, "JSC objects (count)")).toBeGreaterThan(1);
+  }
+  // a wirehub session keeps more objects than a bare one: its Session and its hub entries
+  expect(figure("wirehub-raw-bun", "JSC objects (count)")).toBeGreaterThan(figure("raw-bun", "JSC objects (count)"));
+}, 60_000);

@@ -5,11 +5,13 @@
  * REUSE_PORT=1 listens with reusePort (several processes on PORT); SIGUSR2 runs a full GC
  * and prints `collected` (the memory scenarios, before each reading).
  */
+import { writeHeapStats } from "./heap-stats.ts";
 declare const Bun: any;
 let n = 0;
 // Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {
   Bun.gc(true);
+  writeHeapStats();
   console.log("collected");
 });
 const server = Bun.serve({

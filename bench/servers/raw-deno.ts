@@ -3,6 +3,7 @@
  * frame starting with "B" goes to every other member of "bench", anything else is echoed.
  * SIGUSR2 runs a full GC and prints `collected` (the memory scenario, before each reading).
  */
+import { writeHeapStats } from "./heap-stats.ts";
 declare const Deno: any;
 const groups = new Map<string, Set<WebSocket>>();
 const join = (g: string, ws: WebSocket) => {
@@ -19,6 +20,7 @@ let n = 0;
 // Before listening: a runner may signal as soon as it reads "listening".
 Deno.addSignalListener("SIGUSR2", () => {
   gc?.();
+  writeHeapStats();
   console.log("collected");
 });
 Deno.serve({

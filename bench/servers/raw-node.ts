@@ -3,6 +3,7 @@
  * starting with "B" goes to every other member of "bench", anything else is echoed.
  * SIGUSR2 runs a full GC and prints `collected` (the memory scenario, before each reading).
  */
+import { writeHeapStats } from "./heap-stats.ts";
 import { createServer } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 
@@ -39,6 +40,7 @@ wss.on("connection", (ws) => {
 // Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {
   gc?.();
+  writeHeapStats();
   console.log("collected");
 });
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));

@@ -15,6 +15,7 @@
  * (the memory scenarios, before each RSS reading, for every target alike; a signal reaches the
  * one process meant even when several share a port).
  */
+import { writeHeapStats } from "./heap-stats.ts";
 import { createHub, type Broker } from "wirehub";
 
 const { serve } = "Bun" in globalThis
@@ -53,6 +54,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 process.on("SIGUSR2", () => {
   if ("Bun" in globalThis) (globalThis as unknown as { Bun: { gc(full: boolean): void } }).Bun.gc(true);
   else gc?.();
+  writeHeapStats();
   console.log("collected");
 });
 const server = await serve(hub, {
