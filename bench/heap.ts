@@ -19,20 +19,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { anonRss, buildLoadgen, buildNode, loadgenIdle, option, startServer, stat, targetSpec } from "./lib.ts";
+import { anonRss, buildFor, loadgenIdle, startServer, stat, targetArgs, targetSpec } from "./lib.ts";
 
-const argv = process.argv.slice(2);
-const valued = new Set(["--rounds", "--conns"]);
-const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
-const rounds = Number(option(argv, "rounds", "3"));
-const conns = Number(option(argv, "conns", "5000"));
-if (specs.length < 1) {
-  console.error("usage: bun bench/heap.ts TARGET[@DIR] ... [--rounds N] [--conns N]");
-  process.exit(2);
-}
+const { specs, opt } = targetArgs(["--rounds", "--conns"], "bun bench/heap.ts TARGET[@DIR] ... [--rounds N] [--conns N]");
+const rounds = Number(opt("rounds", "3"));
+const conns = Number(opt("conns", "5000"));
 const entries = specs.map(targetSpec);
-await buildLoadgen();
-if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+await buildFor(entries);
 
 type Reading = Record<string, number>;
 const dir = mkdtempSync(join(tmpdir(), "wirehub-heap-"));

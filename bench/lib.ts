@@ -148,6 +148,29 @@ export function targetSpec(spec: string): { label: string; cmd: string[]; args: 
   return { label: spec, cmd, args: protoArgs(t) };
 }
 
+/**
+ * The command line of a tool that runs targets in turn (`bench/pair.ts`, `opens.ts`, `heap.ts`):
+ * the target specs (the arguments that are neither an option nor an option's value, given the
+ * options that take one) and a reader of `--name value` options. With fewer than `least`
+ * targets it prints `usage` and exits.
+ */
+export function targetArgs(valued: readonly string[], usage: string, least = 1): { specs: string[]; opt(name: string, dflt: string): string } {
+  const argv = process.argv.slice(2);
+  const takes = new Set(valued);
+  const specs = argv.filter((a, i) => !a.startsWith("--") && !takes.has(argv[i - 1] ?? ""));
+  if (specs.length < least) {
+    console.error(`usage: ${usage}`);
+    process.exit(2);
+  }
+  return { specs, opt: (name, dflt) => option(argv, name, dflt) };
+}
+
+/** Build the generator, and the Node bundles when a target runs one. */
+export async function buildFor(entries: readonly { cmd: string[] }[]): Promise<void> {
+  await buildLoadgen();
+  if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+}
+
 export interface Running {
   readonly pid: number;
   readonly port: number;
@@ -200,7 +223,9 @@ export async function startServer(cmd: string[], opts: { core?: number; env?: Re
           onCollected?.();
         }
       }
-    } catch {}
+    } catch {
+      // the server went away: nothing more to read
+    }
   })();
   void errDrain;
   return {

@@ -18,22 +18,13 @@
  * The fresh server also compiles its code while it opens the sessions: on Node that is about a
  * fifth of the time at 6 000 sessions, so compare targets on one host at the same --conns.
  */
-import { buildLoadgen, buildNode, cpuSeconds, loadgenIdle, option, ROOT, startServer, stat, targetSpec } from "./lib.ts";
+import { buildFor, cpuSeconds, loadgenIdle, ROOT, startServer, stat, targetArgs, targetSpec } from "./lib.ts";
 
-const argv = process.argv.slice(2);
-const valued = new Set(["--rounds", "--conns"]);
-const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
-const rounds = Number(option(argv, "rounds", "5"));
-const conns = Number(option(argv, "conns", "10000"));
-if (specs.length < 1) {
-  console.error("usage: bun bench/opens.ts TARGET[@DIR] ... [--rounds N] [--conns N]");
-  process.exit(2);
-}
-
+const { specs, opt } = targetArgs(["--rounds", "--conns"], "bun bench/opens.ts TARGET[@DIR] ... [--rounds N] [--conns N]");
+const rounds = Number(opt("rounds", "5"));
+const conns = Number(opt("conns", "10000"));
 const entries = specs.map(targetSpec);
-
-await buildLoadgen();
-if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+await buildFor(entries);
 
 const perRound: number[][] = entries.map(() => []);
 for (let r = 0; r < rounds; r++) {

@@ -18,12 +18,10 @@
  * --conns 64 (fan-out: 2000), --inflight 16, --size 64, --broadcasts 1000 (fan-out, per round,
  * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
  */
-import { buildLoadgen, buildNode, loadgen, option, ROOT, startServer, stat, targetSpec, type Running } from "./lib.ts";
+import { buildFor, loadgen, ROOT, startServer, stat, targetArgs, targetSpec, type Running } from "./lib.ts";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => option(argv, name, dflt);
-const valued = new Set(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"]);
-const specs = argv.filter((a, i) => !a.startsWith("--") && !valued.has(argv[i - 1] ?? ""));
+const USAGE = "bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]";
+const { specs, opt } = targetArgs(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"], USAGE, 2);
 const rounds = Number(opt("rounds", "6"));
 const scenario = opt("scenario", "echo");
 const fan = scenario === "fanout";
@@ -33,15 +31,13 @@ const load = fan
   : ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
     "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
 
-if (specs.length < 2 || !["echo", "rpc", "fanout"].includes(scenario)) {
-  console.error("usage: bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]");
+if (!["echo", "rpc", "fanout"].includes(scenario)) {
+  console.error(`usage: ${USAGE}`);
   process.exit(2);
 }
 
 const entries = specs.map(targetSpec);
-
-await buildLoadgen();
-if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+await buildFor(entries);
 
 const perRound: number[][] = entries.map(() => []);
 let genBusy = 0;
