@@ -10,7 +10,7 @@ import * as v8 from "node:v8";
 const prefix = process.env.HEAP_STATS;
 // A computed specifier: the Node bundle must not try to resolve Bun's module.
 const jscName = "bun:jsc";
-const jsc = prefix && "Bun" in globalThis ? ((await import(jscName)) as { heapStats(): Record<string, unknown> }) : undefined;
+const jsc = prefix && "Bun" in globalThis ? ((await import(jscName)) as { heapStats(): unknown }) : undefined;
 let written = 0;
 
 /** Write the statistics file (see the module comment). */
@@ -22,7 +22,8 @@ export function writeHeapStats(): void {
   } catch {
     // not every runtime's node:v8 has it
   }
-  const jscStats = jsc?.heapStats();
-  if (jscStats) delete jscStats.objectTypeCounts, delete jscStats.protectedObjectTypeCounts;
-  writeFileSync(`${prefix}-${process.pid}-${++written}.json`, JSON.stringify({ memory: process.memoryUsage(), spaces, jsc: jscStats }));
+  // JSC's totals only (its per-type object counts would make the file large)
+  const h = jsc?.heapStats() as { heapSize: number; heapCapacity: number; extraMemorySize: number; objectCount: number } | undefined;
+  const jscTotals = h && { heapSize: h.heapSize, heapCapacity: h.heapCapacity, extraMemorySize: h.extraMemorySize, objectCount: h.objectCount };
+  writeFileSync(`${prefix}-${process.pid}-${++written}.json`, JSON.stringify({ memory: process.memoryUsage(), spaces, jsc: jscTotals }));
 }
