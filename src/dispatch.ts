@@ -7,6 +7,7 @@ import { encodeError, encodeFrame, encodeResult, framePayload, type ClientFrame,
 import { authenticate } from "./auth.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
+import type { Mode } from "./types.ts";
 
 /** The Standard Schema v1 interface (zod, valibot, arktype, …), declared here so none is a dependency. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -114,10 +115,13 @@ function settleLater<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined
   ).finally(release && (() => release(s)));
 }
 
-/** The `message` hook for an event no listener takes. */
-function messageHook<D>(hub: Hub<D, any>, s: Session<D>, event: string, data: unknown): void {
+/**
+ * The `message` hook (the caller checks there is one): for every raw frame, and for an envelope
+ * event no listener takes. `hub.guard` without its closure, on the frame path.
+ */
+export function messageHook<D>(hub: Hub<D, any>, s: Session<D>, event: string, data: unknown, mode: Mode): void {
   try {
-    const r = hub.options.message!(s, { event, data, mode: "envelope" });
+    const r = hub.options.message!(s, { event, data, mode });
     if (r instanceof Promise) hub.reportRejection(r, s);
   } catch (error) {
     hub.report(error, s);
@@ -190,7 +194,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
       if (entry) {
         settle(hub, s, undefined, callable(entry), data, f.e);
       } else if (hub.options.message) {
-        messageHook(hub, s, f.e, data);
+        messageHook(hub, s, f.e, data, "envelope");
       } else {
         s.sendRaw(encodeFrame("err", { c: "not_found", m: `no listener for event "${f.e}"`, e: f.e }));
       }

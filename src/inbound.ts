@@ -4,7 +4,7 @@
  * @module
  */
 import { frameTime } from "./clock.ts";
-import { dispatch } from "./dispatch.ts";
+import { dispatch, messageHook } from "./dispatch.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Hub } from "./hub.ts";
 import { take } from "./limits.ts";
@@ -57,16 +57,7 @@ function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number)
       }
       if (data === rp.pong) return hub.liveness.ponged(s);
     }
-    const payload = typeof data === "string" ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
-    const hook = hub.options.message;
-    if (!hook) return;
-    // hub.guard inline: no closure per raw frame (nor a scope object for one: see reportRejection).
-    try {
-      const r = hook(s, { event: "message", data: payload, mode: "raw" });
-      if (r instanceof Promise) hub.reportRejection(r, s);
-    } catch (error) {
-      hub.report(error, s);
-    }
+    if (hub.options.message) messageHook(hub, s, "message", typeof data === "string" || data instanceof Uint8Array ? data : new Uint8Array(data), "raw");
     return;
   }
   if (typeof data !== "string") {
