@@ -14,16 +14,18 @@
  *
  * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` (Bun and Deno targets only).
  * Targets with a heap report: wirehub on every host, and the bare Bun, Deno and Node servers.
- * Options [defaults]: --rounds 3, --conns 5000.
+ * Options [defaults]: --rounds 3, --conns 5000, --idle 1 (seconds idle before each of the two
+ * readings; 30 lets V8's memory reducer run on Node and Deno first).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { anonRss, buildFor, loadgenIdle, startServer, stat, targetArgs, targetSpec } from "./lib.ts";
 
-const { specs, opt } = targetArgs(["--rounds", "--conns"], "bun bench/heap.ts TARGET[@DIR] ... [--rounds N] [--conns N]");
+const { specs, opt } = targetArgs(["--rounds", "--conns", "--idle"], "bun bench/heap.ts TARGET[@DIR] ... [--rounds N] [--conns N] [--idle S]");
 const rounds = Number(opt("rounds", "3"));
 const conns = Number(opt("conns", "5000"));
+const idle = Number(opt("idle", "1"));
 const entries = specs.map(targetSpec);
 await buildFor(entries);
 
@@ -70,11 +72,11 @@ try {
       const e = entries[i]!;
       const s = await startServer(e.cmd, { core: 0, env: { HEAP_STATS: join(dir, "s") } });
       try {
-        await Bun.sleep(300);
+        await Bun.sleep(idle * 1000);
         const before = await read(s);
         const g = await loadgenIdle(["--port", String(s.port), ...e.args, "--scenario", "idle", "--conns", String(conns),
           "--hold", "120", "--pending", "500", "--srcs", "4", "--timeout", "60"], { core: 1 });
-        await Bun.sleep(1000);
+        await Bun.sleep(idle * 1000);
         const after = await read(s);
         await g.finish();
         const n = g.ready.ready as number;
