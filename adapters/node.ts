@@ -252,7 +252,7 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   function opened(ws: WebSocket, socket: Duplex, req: IncomingMessage, r: Admission<unknown>): void {
     // As the Bun and Deno adapters do. Until Node's request object is itself collected, this entry
     // kept the admission and the upgrade hook's `Request` alive: in a burst of connections they
-    // reached the old generation (about 1.5 KB of memory per idle session; bench/notes.md).
+    // reached the old generation (1 to 2 KB of memory per idle session; bench/notes.md).
     admissions.delete(req);
     socket.off("error", ignore); // ws listens from here on
     live.set(ws, seam.open(ws, r));
