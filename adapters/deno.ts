@@ -11,7 +11,7 @@
  * @module
  */
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
-import { denoIdleTimeout } from "./deno-idle.ts";
+import { DENO_IDLE_DEFAULT, denoIdleTimeout, idleArmer, type IdleArmer } from "./deno-idle.ts";
 
 // The few Deno types this file touches, declared here so tsc needs no Deno type library.
 /** A TCP address as Deno reports it (`Deno.NetAddr`). */
@@ -132,12 +132,17 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
+  const armer: IdleArmer | undefined = idleArmer();
   // Event handlers run with the socket as `this`.
   function onOpen(this: WebSocket): void {
     const a = admissions.get(this);
     if (!a) return;
     admissions.delete(this);
     sessions.set(this, seam.open(this, a));
+    if (armer) {
+      const idle = denoIdleTimeout(hub.options, a.mode, options.idleTimeout) ?? DENO_IDLE_DEFAULT;
+      if (idle > 0) armAfterOpen(armer, this, idle);
+    }
   }
   function onMessage(this: WebSocket, e: MessageEvent): void {
     const s = sessions.get(this);
@@ -151,7 +156,8 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     seam.error(sessions.get(this), (e as ErrorEvent).error ?? e);
   }
   const accept = (req: Request, a: Admission<unknown>): Response => {
-    const idleTimeout = denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
+    // With an armer, Deno's idle timer is armed once the socket is open (see `onOpen`).
+    const idleTimeout = armer ? 0 : denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout });
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
     admissions.set(socket, a);
@@ -171,6 +177,14 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
       return r instanceof Promise ? decideLater(r, req, decided) : decided(req, r);
     },
   };
+}
+
+/**
+ * Arm Deno's idle timer once Deno's own open steps are done (they run after the open handler
+ * returns). A function of its own, so that `onOpen` makes no closure unless it arms.
+ */
+function armAfterOpen(armer: IdleArmer, ws: WebSocket, seconds: number): void {
+  queueMicrotask(() => armer(ws, seconds));
 }
 
 /**

@@ -2,9 +2,13 @@ import { capabilities } from "../adapters/deno.ts";
 import { conformance } from "./conformance.ts";
 import { lifecycle } from "./lifecycle.ts";
 import { count, firstAnswers } from "./reuse-port.ts";
+import { join } from "node:path";
+import { TestClient } from "./client.ts";
+import { frame, RawFrames } from "./frames.ts";
 import { denoCommand, serverEnv, spawnServer } from "./spawn.ts";
 import type { Cert } from "./tls.ts";
 
+const root = join(import.meta.dir, "..");
 const start = (overrides?: object, cert?: Cert) => spawnServer(denoCommand("test/servers/deno.ts"), serverEnv(overrides, cert));
 conformance("deno", start, capabilities);
 lifecycle("deno", start);
@@ -23,6 +27,46 @@ test("Deno idleTimeout: Deno's own idle pings only for sessions the hub cannot c
   // an explicit adapter option is passed through as is
   expect(denoIdleTimeout({}, "envelope", 5)).toBe(5);
   expect(denoIdleTimeout({}, "raw", 0)).toBe(0);
+});
+
+test("Deno idle pings on raw sessions: a peer that answers them stays, a silent one is closed with 1001; the timer is armed after open", async () => {
+  // The adapter arms Deno's idle timer itself once a socket is open (adapters/deno-idle.ts), so
+  // that Deno keeps no `Request` per session. It must find Deno's timer method on this Deno.
+  const probe = Bun.spawn([join(root, "node_modules", ".bin", "deno"), "eval", "--quiet",
+    `import { idleArmer } from ${JSON.stringify(join(root, "adapters/deno-idle.ts"))}; console.log(idleArmer() ? "armer" : "none");`], { stdout: "pipe" });
+  expect((await new Response(probe.stdout).text()).trim()).toBe("armer");
+
+  // idleTimeout 1: a ping after 0.5 s without a frame from the peer, a close 0.5 s after that.
+  const server = await spawnServer(denoCommand("test/servers/deno.ts"), { WIREHUB_DENO_IDLE: "1" });
+  const peers: RawFrames[] = [];
+  const obs = await TestClient.envelope(server.url); // Bun's client answers Deno's pings itself
+  try {
+    obs.send({ t: "join", g: "observers", id: "obs" });
+    await obs.frame((f) => f.id === "obs");
+    const url = server.url.replace(/\/?$/, "/");
+    const answering = await RawFrames.open(`${url}?tag=answering`);
+    const silent = await RawFrames.open(`${url}?tag=silent`);
+    peers.push(answering, silent);
+    const threePongs = (async () => {
+      for (let pongs = 0; pongs < 3; pongs++) {
+        const ping = await answering.next((f) => f.opcode === 9);
+        await answering.send(frame(10, ping.payload));
+      }
+    })();
+    expect((await silent.next((f) => f.opcode === 9)).opcode).toBe(9); // pinged, not answered
+    expect(await silent.endedWithin(5000)).toEqual({ how: "close", code: 1001 });
+    const closed = await obs.frame((f) => f.e === "closed" && (f.d as { tag?: string }).tag === "silent", 5000);
+    expect(closed.d).toMatchObject({ code: 1001, reason: "No response from ping frame." });
+    // The answering peer outlives several rounds and still gets its frames echoed.
+    await threePongs;
+    await answering.send(frame(1, "still here"));
+    expect(new TextDecoder().decode((await answering.next((f) => f.opcode === 1)).payload)).toBe("still here");
+    await obs.nothing((f) => f.e === "closed" && (f.d as { tag?: string }).tag === "answering");
+  } finally {
+    for (const p of peers) p.destroy();
+    obs.close();
+    await server.stop();
+  }
 });
 
 test("Deno out of file descriptors: the failed accept loop is reported, the process and its open sessions live on", async () => {

@@ -13,6 +13,8 @@ const cert = Deno.env.get("WIREHUB_TLS_CERT");
 const key = Deno.env.get("WIREHUB_TLS_KEY");
 const tls = cert && key ? { cert: Deno.readTextFileSync(cert), key: Deno.readTextFileSync(key) } : undefined;
 const overrides = JSON.parse(Deno.env.get("WIREHUB_FIXTURE") ?? "{}");
-const server = await serve(createFixtureHub(overrides), { port: 0, hostname: "127.0.0.1", tls });
+// The adapter's own `idleTimeout` (seconds), when a test sets one.
+const idle = Deno.env.get("WIREHUB_DENO_IDLE");
+const server = await serve(createFixtureHub(overrides), { port: 0, hostname: "127.0.0.1", tls, idleTimeout: idle ? Number(idle) : undefined });
 console.log(server.url);
 Deno.addSignalListener("SIGTERM", () => void server.stop().then(() => Deno.exit(0)));
