@@ -19,7 +19,7 @@ import { nextTick } from "node:process";
 import type { AddressInfo } from "node:net";
 import { pipeline, Readable, type Duplex } from "node:stream";
 import type { ReadableStream as WebStream } from "node:stream/web";
-import { WebSocketServer, type WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import type { Admission, Capabilities, Driver, HeaderReader, Hub, Seam, Session, UpgradeInfo, UpgradeRequest, ServerHandle } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
@@ -171,12 +171,44 @@ function hold(sock: Duplex): boolean {
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
 export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
-  // Sockets not yet fully closed (for drain()) and their sessions. The listeners below are shared
+  // Sockets not yet fully closed (for drain()) and their sessions. The handlers below are shared
   // by every socket and find the session here: no closure per socket, and nothing of the upgrade
   // (request, head buffer, admission) stays reachable once the session is open.
   const live = new Map<WebSocket, Session<unknown>>();
+  /**
+   * The hub's sockets: `ws`'s own, with the events the hub needs handled in `emit`, which `ws`
+   * calls for every event. As listeners (`on`) they cost each socket an event table (a V8
+   * dictionary, about 250 bytes with five entries) and every frame a listener lookup; here they
+   * cost nothing per socket. Listeners added with `on`/`once` (`drain` adds one) still run, after.
+   */
+  class HubSocket extends WebSocket {
+    override emit(type: string | symbol, a?: unknown, b?: unknown): boolean {
+      switch (type) {
+        case "message":
+          onMessage.call(this, a as Buffer, b as boolean);
+          break;
+        case "close":
+          onClose.call(this, a as number, b as Buffer);
+          break;
+        case "error":
+          onError.call(this, a as Error);
+          // Handled: with no listener of its own, EventEmitter would throw it.
+          return this.listenerCount("error") > 0 ? super.emit(type, a) : true;
+        case "pong":
+          onPong.call(this);
+          break;
+        case "ping":
+          onPing.call(this);
+          break;
+      }
+      // As many arguments as ws passed (at most two for the events above; `upgrade` and the like one).
+      const n = arguments.length;
+      return n === 3 ? super.emit(type, a, b) : n === 2 ? super.emit(type, a) : n === 1 ? super.emit(type) : super.emit(type, ...Array.prototype.slice.call(arguments, 1));
+    }
+  }
   const wss = new WebSocketServer({
     noServer: true,
+    WebSocket: HubSocket,
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
     // At ws's own limit the hook would see 1006 (see below): the core enforces the exact one, ws caps memory.
     maxPayload: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
@@ -211,7 +243,7 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
   const ignore = (): void => {};
-  // `ws` calls its listeners with the socket as `this`.
+  // Called by HubSocket.emit with the socket as `this`.
   function onMessage(this: WebSocket, data: Buffer, binary: boolean): void {
     const s = live.get(this);
     if (s) seam.message(s, binary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), this);
@@ -255,12 +287,7 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     // reached the old generation (1 to 2 KB of memory per idle session; bench/notes.md).
     admissions.delete(req);
     socket.off("error", ignore); // ws listens from here on
-    live.set(ws, seam.open(ws, r));
-    ws.on("message", onMessage);
-    ws.on("error", onError);
-    ws.on("close", onClose);
-    ws.on("pong", onPong);
-    ws.on("ping", onPing);
+    live.set(ws, seam.open(ws, r)); // from here on HubSocket.emit finds the session
   }
 
   return {
