@@ -53,6 +53,7 @@ test("Deno idle pings on raw sessions: a peer that answers them stays, a silent 
         await answering.send(frame(10, ping.payload));
       }
     })();
+    threePongs.catch(() => {}); // awaited below; a failure before that must not go unhandled
     expect((await silent.next((f) => f.opcode === 9)).opcode).toBe(9); // pinged, not answered
     expect(await silent.endedWithin(5000)).toEqual({ how: "close", code: 1001 });
     const closed = await obs.frame((f) => f.e === "closed" && (f.d as { tag?: string }).tag === "silent", 5000);
