@@ -17,6 +17,8 @@ const MAX_USES = 1024;
 let cached = 0;
 let uses = 0;
 let armed = false;
+/** The host's timer object, re-armed with `refresh()` where it has one (Bun, Node); else `undefined`. */
+let timer: { refresh(): unknown } | undefined;
 
 function drop(): void {
   cached = 0;
@@ -24,11 +26,23 @@ function drop(): void {
 }
 
 /**
- * Keep the timer from holding the process open where timers have `unref()`. Where they are
- * plain numbers, it holds it for at most 1 ms.
+ * Arm the timer that drops the reading. Where `setTimeout` returns an object with `refresh()`
+ * (Bun, Node), one timer is made, unref'd so it never holds the process open, and re-armed
+ * from then on: under load it fires every millisecond, and making a new timer each time cost
+ * about 1 % of a raw echo round trip's server CPU on Bun (bench/notes.md). Where it returns a
+ * number (Deno, browsers), a new one is set each time; it holds the process open for at most 1 ms.
  */
-function unref(t: unknown): void {
-  if (typeof t === "object" && t !== null && typeof (t as { unref?: unknown }).unref === "function") (t as { unref(): void }).unref();
+function arm(): void {
+  armed = true;
+  if (timer !== undefined) {
+    timer.refresh();
+    return;
+  }
+  const t: unknown = setTimeout(drop, 1);
+  if (typeof t === "object" && t !== null && typeof (t as { refresh?: unknown }).refresh === "function") {
+    if (typeof (t as { unref?: unknown }).unref === "function") (t as { unref(): void }).unref();
+    timer = t as { refresh(): unknown };
+  }
 }
 
 /** `Date.now()`, read once for the frames that arrive within about a millisecond. */
@@ -36,9 +50,6 @@ export function frameTime(): number {
   if (cached !== 0 && ++uses < MAX_USES) return cached;
   cached = Date.now();
   uses = 0;
-  if (!armed) {
-    armed = true;
-    unref(setTimeout(drop, 1));
-  }
+  if (!armed) arm();
   return cached;
 }

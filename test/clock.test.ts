@@ -1,7 +1,7 @@
 /**
  * The frame clock (src/clock.ts): frames that arrive together share one reading of the system
  * clock, and the reading moves on after a millisecond timer or after 1 024 reads.
- * `Date.now` is wrapped to count the reads and, in the last test, to stand still while timers
+ * `Date.now` is wrapped to count the reads and, in the third test, to stand still while timers
  * do not run; the clock itself is the real one.
  */
 import { afterEach, expect, test } from "bun:test";
@@ -56,4 +56,17 @@ test("a reading serves at most 1 024 frames, even when timers never run", async 
   for (let i = 0; i < 5000; i++) seen.add(frameTime());
   expect(reads).toBe(5); // reads at frames 0, 1024, 2048, 3072 and 4096
   expect(seen.size).toBe(5);
+});
+
+test("the drop timer is re-armed on every turn: each later burst reads the clock once, and afresh", async () => {
+  for (let turn = 0; turn < 5; turn++) {
+    await nextTimerTurn();
+    const c = countReads();
+    const a = frameTime();
+    const b = frameTime();
+    expect(c.reads).toBe(1);
+    expect(a).toBe(b);
+    expect(Math.abs(a - realNow())).toBeLessThanOrEqual(1);
+    Date.now = realNow;
+  }
 });
