@@ -18,46 +18,27 @@
  * --conns 64 (fan-out: 2000), --inflight 16, --size 64, --broadcasts 1000 (fan-out, per round,
  * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
  */
-import { buildFor, loadgen, ROOT, startServer, stat, targetArgs, targetSpec, type Running } from "./lib.ts";
+import { buildFor, pairedLoad, pairedRounds, ROOT, stat, targetArgs, targetSpec } from "./lib.ts";
 
 const USAGE = "bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]";
 const { specs, opt } = targetArgs(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"], USAGE, 2);
 const rounds = Number(opt("rounds", "6"));
 const scenario = opt("scenario", "echo");
 const fan = scenario === "fanout";
-const load = fan
-  ? ["--conns", opt("conns", "2000"), "--broadcasts", opt("broadcasts", "1000"), "--warm-broadcasts", opt("broadcasts", "1000"), "--window", "200", "--size", opt("size", "64"),
-    "--srcs", "4", "--pending", "500", "--timeout", "120"]
-  : ["--conns", opt("conns", "64"), "--inflight", opt("inflight", "16"), "--size", opt("size", "64"),
-    "--duration", opt("duration", "4"), "--warmup", opt("warmup", "1")];
 
-if (!["echo", "rpc", "fanout"].includes(scenario)) {
+if (scenario !== "echo" && scenario !== "rpc" && scenario !== "fanout") {
   console.error(`usage: ${USAGE}`);
   process.exit(2);
 }
+const load = pairedLoad(scenario, {
+  conns: opt("conns", fan ? "2000" : "64"), inflight: opt("inflight", "16"), size: opt("size", "64"),
+  duration: opt("duration", "4"), warmup: opt("warmup", "1"), broadcasts: opt("broadcasts", "1000"),
+});
 
 const entries = specs.map(targetSpec);
 await buildFor(entries);
-
-const perRound: number[][] = entries.map(() => []);
-let genBusy = 0;
-for (let r = 0; r < rounds; r++) {
-  const servers: Running[] = [];
-  try {
-    for (const e of entries) servers.push(await startServer(e.cmd, { core: 0 }));
-    const results = await Promise.all(entries.map((e, i) =>
-      loadgen(["--port", String(servers[i]!.port), ...e.args, "--scenario", scenario, ...load, "--server-pid", String(servers[i]!.pid)], { core: 1 })));
-    results.forEach((res, i) => {
-      const done = fan ? (res.complete ? res.deliveries : 0) : res.completed;
-      if (res.error || !done) throw new Error(`${entries[i]!.label}: ${res.error ?? (fan ? "fan-out incomplete" : "no round trips")}`);
-      perRound[i]!.push((res.server_cpu_s / done) * 1e9);
-    });
-    genBusy = Math.max(genBusy, results.reduce((sum, res) => sum + (res.gen_util ?? 0), 0));
-    console.log(`round ${r + 1}: ` + entries.map((e, i) => `${e.label} ${perRound[i]![r]!.toFixed(0)} ns`).join(", "));
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
-  }
-}
+const { perRound, genBusy } = await pairedRounds(entries, scenario, load, rounds, (r, ns) =>
+  console.log(`round ${r + 1}: ` + entries.map((e, i) => `${e.label} ${ns[i]!.toFixed(0)} ns`).join(", ")));
 
 console.log(`\nserver CPU per ${fan ? "fan-out delivery" : scenario + " round trip"}, ${rounds} rounds, all targets at once (run from ${ROOT})`);
 entries.forEach((e, i) => {

@@ -7,7 +7,7 @@
  * also given as a ratio to the raw host measured in the same run.
  *
  * Options (defaults in brackets; --quick lowers them):
- *   --runs N [3]            --only echo,fanout,rpc,memory,connections,many,cross
+ *   --runs N [3]            --only echo,fanout,rpc,memory,connections,many,cross,paired
  *   --targets a,b           only targets whose id contains one of these
  *   --connections-targets a,b   the same, for the connection scenario only
  *   --conns 64 --inflight 16 --size 64 --duration 5 --warmup 1        (echo, rpc)
@@ -16,13 +16,15 @@
  *   --memory-sessions 5000  --max-connections 100000 --srcs 8
  *   --many-sessions 100000 --many-procs 6   (many: idle sessions held by several Bun processes
  *                           sharing one port with reusePort, from one generator per 16 000)
+ *   --paired-rounds 4       (paired: Bun and Deno targets run at the same time, server CPU per
+ *                           round trip or delivery against the raw host's in the same windows)
  *   --out FILE              results JSON [bench/results/latest.json; quick: bench/results/quick.json]
  *   --no-report             do not rewrite bench/RESULTS.md and bench/charts/
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, TARGETS, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, pairedLoad, pairedRounds, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, stat, TARGETS, targetSpec, waitQuiet, type Running, type Target } from "./lib.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -50,8 +52,9 @@ const cfg = {
   srcs: num("srcs", 8, 8),
   manySessions: num("many-sessions", 100_000, 4_000),
   manyProcs: num("many-procs", 6, 2),
+  pairedRounds: num("paired-rounds", 4, 1),
 };
-const only = new Set(opt("only", "echo,fanout,rpc,memory,connections,many,cross").split(","));
+const only = new Set(opt("only", "echo,fanout,rpc,memory,connections,many,cross,paired").split(","));
 const targetFilter = opt("targets", "").split(",").filter(Boolean);
 // Before each server, wait (up to two minutes) for other processes to calm down. A quick run only
 // checks the tooling and must stay under two minutes: it does not wait (each check takes 0.5 s).
@@ -67,6 +70,17 @@ const connFilter = opt("connections-targets", "").split(",").filter(Boolean);
 const connTargets = targets.filter((t) => t.kind !== "floor" && (!connFilter.length || connFilter.some((f) => t.id.includes(f))));
 // Several processes on one port: wirehub on Bun, with the raw host and crossws beside it.
 const MANY_TARGETS = new Set(["wirehub-raw-bun", "wirehub-env-bun", "raw-bun", "crossws-bun"]);
+/**
+ * The paired groups: run at the same time, so each target is compared with the group's first (the
+ * raw host) over the very same windows. The one-at-a-time scenarios above move with the machine's
+ * speed between windows; these do not (bench/README.md).
+ */
+const PAIRED: Array<{ scenario: "echo" | "fanout"; ids: string[] }> = [
+  { scenario: "echo", ids: ["raw-bun", "wirehub-raw-bun", "crossws-bun"] },
+  { scenario: "echo", ids: ["raw-bun", "wirehub-env-bun", "json-bun"] },
+  { scenario: "echo", ids: ["raw-deno", "wirehub-raw-deno", "wirehub-env-deno", "json-deno"] },
+  { scenario: "fanout", ids: ["raw-bun", "wirehub-raw-bun", "wirehub-env-bun", "crossws-bun"] },
+];
 const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node", "json-bun", "json-deno", "json-node"]);
 
 // ---------- results ----------
@@ -75,6 +89,8 @@ const samples: Record<string, Record<string, any[]>> = {};
 const record = (scenario: string, target: string, run: number, r: any) => {
   ((samples[scenario] ??= {})[target] ??= [])[run] = r;
 };
+/** The paired groups measured: server CPU per round trip or delivery, ns, one entry per round. */
+const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][] }> = [];
 
 const log = (...a: unknown[]) => console.log(...a);
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
@@ -279,6 +295,26 @@ async function main() {
     log(`[echo/rpc/fan-out] done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
+  await phase("paired", async () => {
+    const ids = new Set(targets.map((t) => t.id));
+    for (const g of PAIRED) {
+      const group = g.ids.filter((id) => ids.has(id));
+      if (group.length < 2 || group[0] !== g.ids[0]) continue; // each is compared with the raw host
+      const entries = group.map(targetSpec);
+      const load = pairedLoad(g.scenario, quick
+        ? { duration: "1", warmup: "0.3", conns: g.scenario === "fanout" ? "500" : "64", broadcasts: "100" }
+        : { duration: String(cfg.duration - 1), warmup: String(cfg.warmup) });
+      await quiet();
+      const { perRound, genBusy } = await pairedRounds(entries, g.scenario, load, cfg.pairedRounds, (r, ns) =>
+        log(`paired ${r + 1} ${g.scenario.padEnd(7)} ` + group.map((id, i) => `${id} ${ns[i]!.toFixed(0)} ns`).join(", ")));
+      paired.push({ scenario: g.scenario, ids: group, rounds: cfg.pairedRounds, gen_busy: genBusy, ns: perRound });
+      for (let i = 1; i < group.length; i++) {
+        const q = stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+        log(`paired  ${g.scenario.padEnd(7)} ${group[i]!.padEnd(20)} ÷ ${group[0]}: CPU ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as throughput ${(1 / q.med).toFixed(2)}`);
+      }
+    }
+  });
+
   await phase("memory", async () => {
     for (let run = 0; run < cfg.runs; run++) {
       for (const t of rotate(targets.filter((t) => t.kind !== "floor"), run)) {
@@ -345,7 +381,7 @@ async function main() {
   });
 
   const finished = new Date();
-  const result = { started: started.toISOString(), finished: finished.toISOString(), config: cfg, versions, pinned: hasTaskset, targets: TARGETS, samples };
+  const result = { started: started.toISOString(), finished: finished.toISOString(), config: cfg, versions, pinned: hasTaskset, targets: TARGETS, samples, paired };
   mkdirSync(join(BENCH, "results"), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 1));
   log(`\nresults: ${out} (${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s in all)`);

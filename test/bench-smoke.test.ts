@@ -74,3 +74,12 @@ test("bench/heap.ts reports what each idle session adds to the heap, per target"
   // a wirehub session keeps more objects than a bare one: its Session and its hub entries
   expect(figure("wirehub-raw-bun", "JSC objects (count)")).toBeGreaterThan(figure("raw-bun", "JSC objects (count)"));
 }, 60_000);
+
+test("bench/pair.ts runs two targets at once and divides the second's CPU per round trip by the first's", async () => {
+  const p = Bun.spawn([process.execPath, "bench/pair.ts", "raw-bun", "wirehub-raw-bun", "--rounds", "1", "--duration", "0.5", "--warmup", "0.1", "--conns", "8", "--inflight", "2"],
+    { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(p.exitCode, err).toBe(0);
+  expect(out).toMatch(/^round 1: raw-bun \d+ ns, wirehub-raw-bun \d+ ns$/m);
+  expect(out).toMatch(/^wirehub-raw-bun +\d+ ns .*÷ raw-bun: \d+\.\d{3} \(/m);
+}, 30_000);
