@@ -18,7 +18,8 @@
  * --conns 64 (fan-out: 2000), --inflight 16, --size 64, --broadcasts 1000 (fan-out, per round,
  * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
  */
-import { buildFor, pairedLoad, pairedRounds, ROOT, stat, targetArgs, targetSpec } from "./lib.ts";
+import { buildFor, ROOT, stat, targetArgs, targetSpec } from "./lib.ts";
+import { pairedLoad, pairedRounds } from "./paired.ts";
 
 const USAGE = "bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]";
 const { specs, opt } = targetArgs(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"], USAGE, 2);

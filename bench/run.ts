@@ -24,7 +24,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, pairedLoad, pairedRounds, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, stat, TARGETS, targetSpec, waitQuiet, type Running, type Target } from "./lib.ts";
+import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, stat, TARGETS, targetSpec, waitQuiet, type Running, type Target } from "./lib.ts";
+import { pairedLoad, pairedRounds } from "./paired.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
