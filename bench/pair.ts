@@ -19,7 +19,7 @@
  * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
  */
 import { buildFor, ROOT, stat, targetArgs, targetSpec } from "./lib.ts";
-import { pairedLoad, pairedRounds } from "./paired.ts";
+import { pairedLoad, pairedRounds, ratioToFirst } from "./paired.ts";
 
 const USAGE = "bun bench/pair.ts TARGET[@DIR] TARGET[@DIR] ... [--rounds 6] [--scenario echo|rpc|fanout] [--duration 4]";
 const { specs, opt } = targetArgs(["--rounds", "--scenario", "--duration", "--warmup", "--conns", "--inflight", "--size", "--broadcasts"], USAGE, 2);
@@ -46,7 +46,7 @@ entries.forEach((e, i) => {
   const ns = stat(perRound[i]!)!;
   let line = `${e.label.padEnd(40)} ${ns.med.toFixed(0).padStart(6)} ns (${ns.min.toFixed(0)}–${ns.max.toFixed(0)})`;
   if (i > 0) {
-    const q = stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+    const q = ratioToFirst(perRound, i);
     line += `   ÷ ${entries[0]!.label}: ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as a throughput ratio ${(1 / q.med).toFixed(2)}`;
   }
   console.log(line);

@@ -4,7 +4,7 @@
  * same windows (bench/README.md, "Paired measurement").
  * @module
  */
-import { loadgen, startServer, type Running } from "./lib.ts";
+import { loadgen, startServer, stat, type Running, type Stat } from "./lib.ts";
 
 /** The generator's arguments for a paired scenario (see {@link pairedRounds}). */
 export function pairedLoad(scenario: "echo" | "rpc" | "fanout", o: { conns?: string; inflight?: string; size?: string; duration?: string; warmup?: string; broadcasts?: string } = {}): string[] {
@@ -48,4 +48,9 @@ export async function pairedRounds(
     }
   }
   return { perRound, genBusy };
+}
+
+/** Target `i`'s CPU per op over the first target's, taken in each round: median (min–max). */
+export function ratioToFirst(perRound: readonly number[][], i: number): Stat {
+  return stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
 }

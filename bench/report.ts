@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH, stat, type Stat, type Target } from "./lib.ts";
+import { ratioToFirst } from "./paired.ts";
 
 type T = Pick<Target, "id" | "label" | "host" | "kind" | "proto">;
 
@@ -207,12 +208,11 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   }
 
   // ---------- paired: targets at the same time ----------
-  const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][]; started?: string }> = result.paired ?? [];
+  const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][] }> = result.paired ?? [];
   const pairedContext: Array<[string, string, undefined]> = [];
   if (paired.length) {
-    const when = paired[0]!.started ? ` (run on its own at ${paired[0]!.started.slice(0, 16).replace("T", " ")} UTC)` : "";
     lines.push("## Paired: the targets at the same time", "");
-    lines.push(`Each group's servers run at once${when}, all on core 0, one generator each on core 1, ` +
+    lines.push(`Each group's servers run at once, all on core 0, one generator each on core 1, ` +
       `for ${paired[0]!.rounds} round${paired[0]!.rounds === 1 ? "" : "s"}; each figure is the server's CPU time per round trip (echo) or per delivery (fan-out), and the ratio is ` +
       `taken in each round against the group's first target, the raw host, over the very same window, then median (min–max). ` +
       `The one-at-a-time figures above move with the machine's speed between windows; these do not. A CPU ratio r is a throughput ratio of 1/r.`, "");
@@ -220,7 +220,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     for (const g of paired) {
       g.ids.forEach((id, i) => {
         const s = stat(g.ns[i]!)!;
-        const q = i > 0 ? stat(g.ns[i]!.map((x, k) => x / g.ns[0]![k]!)) : undefined;
+        const q = i > 0 ? ratioToFirst(g.ns, i) : undefined;
         const label = byId.get(id)?.label ?? id;
         lines.push(`| ${g.scenario === "fanout" ? "fan-out" : g.scenario} | ${label} | ${n(s.med)} | ${s.n > 1 ? range(s) : "1 round"} | ${q ? `${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)})` : ""} | ${q ? `**${r2(1 / q.med)}**` : ""} |`);
         if (q && byId.get(id)?.kind === "wirehub") {

@@ -24,8 +24,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, stat, TARGETS, targetSpec, waitQuiet, type Running, type Target } from "./lib.ts";
-import { pairedLoad, pairedRounds } from "./paired.ts";
+import { BENCH, buildLoadgen, buildNode, hasTaskset, loadgen, loadgenIdle, option, protoArgs, rss, anonRss, SERVERS, startOnOnePort, startServer, TARGETS, targetSpec, waitQuiet, type Running, type Target } from "./lib.ts";
+import { pairedLoad, pairedRounds, ratioToFirst } from "./paired.ts";
 import { writeReport } from "./report.ts";
 
 declare const Bun: any;
@@ -310,7 +310,7 @@ async function main() {
         log(`paired ${r + 1} ${g.scenario.padEnd(7)} ` + group.map((id, i) => `${id} ${ns[i]!.toFixed(0)} ns`).join(", ")));
       paired.push({ scenario: g.scenario, ids: group, rounds: cfg.pairedRounds, gen_busy: genBusy, ns: perRound });
       for (let i = 1; i < group.length; i++) {
-        const q = stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+        const q = ratioToFirst(perRound, i);
         log(`paired  ${g.scenario.padEnd(7)} ${group[i]!.padEnd(20)} ÷ ${group[0]}: CPU ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as throughput ${(1 / q.med).toFixed(2)}`);
       }
     }
