@@ -103,7 +103,7 @@ export interface Target {
   host: "bun" | "deno" | "node";
   server: string;
   proto: "raw" | "env" | "sio";
-  /** floor: the envelope work by hand on the bare host (echo and RPC only) */
+  /** floor: the envelope work by hand on the bare host (echo, RPC and fan-out) */
   kind: "wirehub" | "raw" | "peer" | "floor";
 }
 /** Every bench target: which server process, and which protocol the generator speaks to it. */

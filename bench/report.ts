@@ -126,7 +126,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
     const ids = Object.keys(sm);
     const hasUtil = key !== "memory" && key !== "connections" && key !== "many";
     const perSession = key === "memory" || key === "many"; // bytes per session, compared with the raw host's
-    const byHand = key === "echo" || key === "rpc"; // the JSON-by-hand targets run these two only
+    const byHand = key === "echo" || key === "rpc" || key === "fanout"; // the scenarios the JSON-by-hand targets run
     const head = [key === "cross" ? "setup" : "target", `${sc.unit}`, "min–max", "× raw host (same run)", "× crossws"];
     if (byHand) head.push("× JSON by hand");
     for (const e of sc.extra ?? []) head.push(e[1]);
@@ -210,6 +210,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   // ---------- paired: targets at the same time ----------
   const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][] }> = result.paired ?? [];
   const pairedContext: Array<[string, string, undefined]> = [];
+  const contextOf = new Set<string>();
   if (paired.length) {
     lines.push("## Paired: the targets at the same time", "");
     lines.push(`Each group's servers run at once, all on core 0, one generator each on core 1, ` +
@@ -223,7 +224,11 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
         const q = i > 0 ? ratioToFirst(g.ns, i) : undefined;
         const label = byId.get(id)?.label ?? id;
         lines.push(`| ${g.scenario === "fanout" ? "fan-out" : g.scenario} | ${label} | ${n(s.med)} | ${s.n > 1 ? range(s) : "1 round"} | ${q ? `${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)})` : ""} | ${q ? `**${r2(1 / q.med)}**` : ""} |`);
-        if (q && byId.get(id)?.kind === "wirehub") {
+        // One context line per target and scenario (a target may sit in two groups), the floor's too.
+        const kind = byId.get(id)?.kind;
+        const key = `${g.scenario} ${id}`;
+        if (q && (kind === "wirehub" || kind === "floor") && !contextOf.has(key)) {
+          contextOf.add(key);
           const host = byId.get(id)!.host;
           pairedContext.push([`${host[0]!.toUpperCase() + host.slice(1)}: (context) paired ${g.scenario === "fanout" ? "fan-out" : g.scenario}, ${label} ÷ raw host, as throughput`,
             `${r2(1 / q.med)} (${r2(1 / q.max)}–${r2(1 / q.min)})`, undefined]);
@@ -256,11 +261,11 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   for (const host of ["bun", "deno", "node"]) {
     // No goal: how much of the envelope gap is JSON framing itself, measured on the bare host.
     const H = host[0]!.toUpperCase() + host.slice(1);
-    for (const sc of ["echo", "rpc"]) {
+    for (const sc of ["echo", "rpc", "fanout"]) {
       const byHand = R(sc, JSON_OF[host]!, RAW_OF[host]!, "rate");
-      if (sc === "echo" && byHand) goals.push([`${H}: (context) JSON envelope by hand ÷ raw host, echo — the ceiling of any envelope`, `${r2(byHand.med)} (${r2(byHand.min)}–${r2(byHand.max)})`, undefined]);
+      if (sc !== "rpc" && byHand) goals.push([`${H}: (context) JSON envelope by hand ÷ raw host, ${sc === "echo" ? "echo" : "fan-out"} — the ceiling of any envelope`, `${r2(byHand.med)} (${r2(byHand.min)}–${r2(byHand.max)})`, undefined]);
       const q = R(sc, `wirehub-env-${host}`, JSON_OF[host]!, "rate");
-      if (q) goals.push([`${H}: (context) wirehub envelope ÷ JSON envelope by hand, ${sc}`, `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`, undefined]);
+      if (q) goals.push([`${H}: (context) wirehub envelope ÷ JSON envelope by hand, ${sc === "fanout" ? "fan-out" : sc}`, `${r2(q.med)} (${r2(q.min)}–${r2(q.max)})`, undefined]);
     }
   }
   for (const host of ["bun", "node"]) {

@@ -81,6 +81,7 @@ const PAIRED: Array<{ scenario: "echo" | "fanout"; ids: string[] }> = [
   { scenario: "echo", ids: ["raw-bun", "wirehub-env-bun", "json-bun"] },
   { scenario: "echo", ids: ["raw-deno", "wirehub-raw-deno", "wirehub-env-deno", "json-deno"] },
   { scenario: "fanout", ids: ["raw-bun", "wirehub-raw-bun", "wirehub-env-bun", "crossws-bun"] },
+  { scenario: "fanout", ids: ["raw-bun", "wirehub-env-bun", "json-bun"] },
 ];
 const RPC_TARGETS = new Set(["wirehub-env-bun", "wirehub-env-deno", "wirehub-env-node", "socketio-node", "json-bun", "json-deno", "json-node"]);
 
@@ -273,7 +274,6 @@ async function main() {
     const t0 = Date.now();
     for (let run = 0; run < cfg.runs; run++) {
       for (const t of rotate(targets, run)) {
-        if (t.kind === "floor" && !only.has("echo") && !only.has("rpc")) continue; // JSON by hand: echo and RPC only
         await withServer(t.server, async (s) => {
           if (only.has("echo")) {
             const r = await echoLike(t, s, "echo");
@@ -285,7 +285,7 @@ async function main() {
             record("rpc", t.id, run, r);
             log(`run ${run + 1} rpc     ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} rt/s  p99 ${fmt(r.p99_us ?? 0)} µs  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}`);
           }
-          if (only.has("fanout") && t.kind !== "floor") {
+          if (only.has("fanout")) {
             const r = await fanout(t, [s.port], s.pid);
             record("fanout", t.id, run, r);
             log(`run ${run + 1} fan-out ${t.label.padEnd(26)} ${fmt(r.rate ?? 0).padStart(10)} deliveries/s  full delivery ${fmt(r.full_delivery_ms ?? 0)} ms  server ${(r.server_util ?? 0).toFixed(2)} gen ${(r.gen_util ?? 0).toFixed(2)}${r.complete === false ? "  INCOMPLETE" : ""}${r.error ? "  " + r.error : ""}`);

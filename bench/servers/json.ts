@@ -1,18 +1,27 @@
 /**
  * Bench target: the envelope work done by hand on the bare host, with no library. It answers
- * the generator's wirehub.v1 echo and RPC exactly as wirehub does (`hello` on open, `evt` echoed
- * as `evt`, `req` answered with `res`), parsing every frame with `JSON.parse` and writing every
- * answer with `JSON.stringify`: no validation, limits, auth, liveness or error frames. It is the
- * floor for any JSON envelope on that host, so "wirehub envelope ÷ this" is wirehub's own
- * overhead, and "this ÷ the raw host" is what JSON framing costs there.
+ * the generator's wirehub.v1 echo, RPC and fan-out exactly as wirehub does (`hello` on open,
+ * `evt` echoed as `evt`, `req` answered with `res`, event `bcast` sent as event `b` to every
+ * other connection, all of which are in one group "bench"), parsing every frame with
+ * `JSON.parse` and writing every answer with `JSON.stringify`, a broadcast encoded once: no
+ * validation, limits, auth, liveness or error frames. It is the floor for any JSON envelope on
+ * that host, so "wirehub envelope ÷ this" is wirehub's own overhead, and "this ÷ the raw host"
+ * is what JSON framing costs there (for fan-out: the longer frame each member gets).
  *
  * Runs on Bun (`Bun.serve`), Deno (`Deno.serve`) and Node (`node:http` + `ws`, as an esbuild bundle).
  */
 declare const Bun: any, Deno: any;
 
 const HELLO = '{"t":"hello","sid":"x","v":1}';
-function answer(text: string): string | undefined {
+/** The frame a broadcast was made into, set by `answer` when it returns `BROADCAST`. */
+let broadcast = "";
+const BROADCAST = 1;
+function answer(text: string): string | typeof BROADCAST | undefined {
   const f = JSON.parse(text);
+  if (f.t === "evt" && f.e === "bcast") {
+    broadcast = `{"t":"evt","e":"b","d":${JSON.stringify(f.d)}}`;
+    return BROADCAST;
+  }
   if (f.t === "evt") return `{"t":"evt","e":${JSON.stringify(f.e)},"d":${JSON.stringify(f.d)}}`;
   if (f.t === "req") return `{"t":"res","id":${JSON.stringify(f.id)},"d":${JSON.stringify(f.d)}}`;
   return undefined;
@@ -31,22 +40,33 @@ if ("Bun" in globalThis) {
     websocket: {
       idleTimeout: 0,
       sendPings: false,
-      open: (ws: any) => ws.send(HELLO),
+      open(ws: any) {
+        ws.subscribe("bench");
+        ws.send(HELLO);
+      },
       message(ws: any, m: string) {
         const a = answer(m);
-        if (a !== undefined) ws.send(a);
+        if (a === BROADCAST) ws.publish("bench", broadcast);
+        else if (a !== undefined) ws.send(a);
       },
     },
   });
   console.log(`listening ${server.port}`);
 } else if ("Deno" in globalThis) {
+  const bench = new Set<WebSocket>();
   Deno.serve({ port, hostname: "127.0.0.1", onListen: ({ port }: { port: number }) => console.log(`listening ${port}`) }, (req: Request) => {
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: PROTOCOL, idleTimeout: 0 });
-    socket.onopen = () => socket.send(HELLO);
+    socket.onopen = () => {
+      bench.add(socket);
+      socket.send(HELLO);
+    };
     socket.onmessage = (e: MessageEvent) => {
       const a = answer(e.data as string);
-      if (a !== undefined) socket.send(a);
+      if (a === BROADCAST) {
+        for (const o of bench) if (o !== socket && o.readyState === 1) o.send(broadcast);
+      } else if (a !== undefined) socket.send(a);
     };
+    socket.onclose = () => bench.delete(socket);
     return response;
   });
 } else {
@@ -58,7 +78,9 @@ if ("Bun" in globalThis) {
     ws.send(HELLO);
     ws.on("message", (m: Buffer) => {
       const a = answer(m.toString());
-      if (a !== undefined) ws.send(a);
+      if (a === BROADCAST) {
+        for (const o of wss.clients) if (o !== ws && o.readyState === 1) o.send(broadcast);
+      } else if (a !== undefined) ws.send(a);
     });
   });
   http.listen(port, "127.0.0.1", () => console.log(`listening ${(http.address() as { port: number }).port}`));
