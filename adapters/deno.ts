@@ -11,7 +11,7 @@
  * @module
  */
 import type { Admission, Capabilities, Driver, Hub, Seam, Session, UpgradeInfo, ServerHandle } from "../src/mod.ts";
-import { DENO_IDLE_DEFAULT, denoIdleTimeout, idleArmer, type IdleArmer } from "./deno-idle.ts";
+import { DENO_IDLE_DEFAULT, denoIdleTimeout, idlePinger, type IdlePinger } from "./deno-idle.ts";
 
 // The few Deno types this file touches, declared here so tsc needs no Deno type library.
 /** A TCP address as Deno reports it (`Deno.NetAddr`). */
@@ -54,12 +54,13 @@ export const capabilities: Capabilities = {
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
   /**
-   * Seconds between Deno's own protocol pings; a peer that does not answer one in time is
-   * closed (the close hook sees 1006 or the code Deno reports). `0` turns them off.
-   * Default: Deno's default (30) for the sessions the hub cannot check itself (raw sessions
-   * without `rawPing`, and every session under the `auto` ping policy); off for the others,
-   * whose liveness the hub's `send` or `expect` policy already checks with `{"t":"ping"}` frames
-   * or the `rawPing` text (Deno's idle timer is reset on every frame, which costs throughput).
+   * Seconds of Deno's own idle pinging: a protocol ping after half to three quarters of this
+   * time without a frame from the peer, and a close with 1001 when neither a pong nor a frame
+   * comes in the half after the ping (the close hook sees 1001 or the code Deno reports). `0`
+   * turns it off. Default: Deno's default (30) for the sessions the hub cannot check itself (raw
+   * sessions without `rawPing`, and every session under the `auto` ping policy); off for the
+   * others, whose liveness the hub's `send` or `expect` policy already checks with `{"t":"ping"}`
+   * frames or the `rawPing` text.
    */
   readonly idleTimeout?: number;
 }
@@ -112,6 +113,8 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
   // (the request, its headers, the admission) stays reachable once the session is open.
   const admissions = new WeakMap<WebSocket, Admission<unknown>>();
   const sessions = new WeakMap<WebSocket, Session<unknown>>();
+  // Deno's idle pings for the sessions that get them, armed by a sweep (adapters/deno-idle.ts).
+  const pinger: IdlePinger | undefined = idlePinger();
   const driver: Driver<WebSocket> = {
     capabilities,
     send(ws, data) {
@@ -124,6 +127,7 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     },
     close(ws, code, reason) {
       ws.close(code, reason);
+      pinger?.forget(ws);
       // Deno fires `close` only once the peer answers, never for a dead one; Bun reports at once.
       // Do as Bun: for the hub the session ends now, with the code it chose.
       const s = sessions.get(ws);
@@ -132,16 +136,15 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     bufferedAmount: (ws) => ws.bufferedAmount,
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
-  const armer: IdleArmer | undefined = idleArmer();
   // Event handlers run with the socket as `this`.
   function onOpen(this: WebSocket): void {
     const a = admissions.get(this);
     if (!a) return;
     admissions.delete(this);
     sessions.set(this, seam.open(this, a));
-    if (armer) {
+    if (pinger) {
       const idle = denoIdleTimeout(hub.options, a.mode, options.idleTimeout) ?? DENO_IDLE_DEFAULT;
-      if (idle > 0) armAfterOpen(armer, this, idle);
+      if (idle > 0) pinger.watch(this, idle);
     }
   }
   function onMessage(this: WebSocket, e: MessageEvent): void {
@@ -149,6 +152,7 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     if (s) seam.message(s, e.data as string | ArrayBuffer, this);
   }
   function onClose(this: WebSocket, e: CloseEvent): void {
+    pinger?.forget(this);
     const s = sessions.get(this);
     if (s) seam.close(s, e.code, e.reason, this);
   }
@@ -156,8 +160,8 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     seam.error(sessions.get(this), (e as ErrorEvent).error ?? e);
   }
   const accept = (req: Request, a: Admission<unknown>): Response => {
-    // With an armer, Deno's idle timer is armed once the socket is open (see `onOpen`).
-    const idleTimeout = armer ? 0 : denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
+    // With a pinger, Deno's idle timer is armed by its sweep once the socket is open (see `onOpen`).
+    const idleTimeout = pinger ? 0 : denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout });
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
     admissions.set(socket, a);
@@ -177,14 +181,6 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
       return r instanceof Promise ? decideLater(r, req, decided) : decided(req, r);
     },
   };
-}
-
-/**
- * Arm Deno's idle timer once Deno's own open steps are done (they run after the open handler
- * returns). A function of its own, so that `onOpen` makes no closure unless it arms.
- */
-function armAfterOpen(armer: IdleArmer, ws: WebSocket, seconds: number): void {
-  queueMicrotask(() => armer(ws, seconds));
 }
 
 /**

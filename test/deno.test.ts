@@ -4,7 +4,7 @@ import { lifecycle } from "./lifecycle.ts";
 import { count, firstAnswers } from "./reuse-port.ts";
 import { join } from "node:path";
 import { TestClient } from "./client.ts";
-import { frame, RawFrames } from "./frames.ts";
+import { frame, RawFrames, text } from "./frames.ts";
 import { denoCommand, serverEnv, spawnServer } from "./spawn.ts";
 import type { Cert } from "./tls.ts";
 
@@ -29,12 +29,12 @@ test("Deno idleTimeout: Deno's own idle pings only for sessions the hub cannot c
   expect(denoIdleTimeout({}, "raw", 0)).toBe(0);
 });
 
-test("Deno idle pings on raw sessions: a peer that answers them stays, a silent one is closed with 1001; the timer is armed after open", async () => {
+test("Deno idle pings on raw sessions: a peer that answers them (pong or data) stays, a silent one is closed with 1001", async () => {
   // The adapter arms Deno's idle timer itself once a socket is open (adapters/deno-idle.ts), so
   // that Deno keeps no `Request` per session. It must find Deno's timer method on this Deno.
   const probe = Bun.spawn([join(root, "node_modules", ".bin", "deno"), "eval", "--quiet",
-    `import { idleArmer } from ${JSON.stringify(join(root, "adapters/deno-idle.ts"))}; console.log(idleArmer() ? "armer" : "none");`], { stdout: "pipe" });
-  expect((await new Response(probe.stdout).text()).trim()).toBe("armer");
+    `import { idlePinger } from ${JSON.stringify(join(root, "adapters/deno-idle.ts"))}; console.log(idlePinger() ? "pinger" : "none");`], { stdout: "pipe" });
+  expect((await new Response(probe.stdout).text()).trim()).toBe("pinger");
 
   // idleTimeout 1: a ping after 0.5 s without a frame from the peer, a close 0.5 s after that.
   const server = await spawnServer(denoCommand("test/servers/deno.ts"), { WIREHUB_DENO_IDLE: "1" });
@@ -46,7 +46,18 @@ test("Deno idle pings on raw sessions: a peer that answers them stays, a silent 
     const url = server.url.replace(/\/?$/, "/");
     const answering = await RawFrames.open(`${url}?tag=answering`);
     const silent = await RawFrames.open(`${url}?tag=silent`);
-    peers.push(answering, silent);
+    const late = await RawFrames.open(`${url}?tag=late`);
+    peers.push(answering, silent, late);
+    // A frame after a ping counts as an answer, as in Deno's own timer: the peer is pinged again
+    // half a timeout later instead of being closed.
+    const dataAfterPings = (async () => {
+      for (let i = 0; i < 3; i++) {
+        await late.next((f) => f.opcode === 9, 5000);
+        await late.send(frame(1, `after ping ${i}`));
+        expect(text(await late.next((f) => f.opcode === 1))).toBe(`after ping ${i}`);
+      }
+    })();
+    dataAfterPings.catch(() => {});
     const threePongs = (async () => {
       for (let pongs = 0; pongs < 3; pongs++) {
         const ping = await answering.next((f) => f.opcode === 9);
@@ -60,9 +71,10 @@ test("Deno idle pings on raw sessions: a peer that answers them stays, a silent 
     expect(closed.d).toMatchObject({ code: 1001, reason: "No response from ping frame." });
     // The answering peer outlives several rounds and still gets its frames echoed.
     await threePongs;
+    await dataAfterPings;
     await answering.send(frame(1, "still here"));
     expect(new TextDecoder().decode((await answering.next((f) => f.opcode === 1)).payload)).toBe("still here");
-    await obs.nothing((f) => f.e === "closed" && (f.d as { tag?: string }).tag === "answering");
+    await obs.nothing((f) => f.e === "closed" && ["answering", "late"].includes((f.d as { tag?: string }).tag ?? ""));
   } finally {
     for (const p of peers) p.destroy();
     obs.close();
