@@ -42,7 +42,7 @@ const cfg = {
   conns: num("conns", 64, 64),
   inflight: num("inflight", 16, 16),
   size: num("size", 64, 64),
-  duration: num("duration", 5, 1),
+  duration: num("duration", 5, 0.7),
   warmup: num("warmup", 1, 0.3),
   fanoutConns: num("fanout-conns", 2000, 500),
   broadcasts: num("broadcasts", 200, 50),
