@@ -57,4 +57,4 @@ test("two Chromium pages chat: room messages, presence, a private message, histo
   await ada.screenshot({ path: ".artifacts/chat-ada.png" });
   await grace.close();
   await ada.waitForFunction(() => ![...document.querySelectorAll("#who li")].some((li) => li.textContent === "grace"));
-});
+}, 60_000); // two Chromium pages take about 4.5 s on this 2-core machine alone: bun's default 5 s is too tight under load
