@@ -52,6 +52,8 @@ test("two Chromium pages chat: room messages, presence, a private message, histo
 
   await ada.click("#who li:text('grace')"); // opens the prompt, answered by the dialog handler
   await grace.waitForFunction(() => document.querySelector("#log")?.textContent?.includes("(from ada) psst from ada"));
+  // The sender logs its line once the server acknowledges the message, which may come after grace has it.
+  await ada.waitForFunction(() => document.querySelector("#log")?.textContent?.includes("(to grace) psst from ada"));
   expect(await logText(ada)).toContain("(to grace) psst from ada");
 
   await ada.screenshot({ path: ".artifacts/chat-ada.png" });
