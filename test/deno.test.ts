@@ -80,7 +80,7 @@ test("Deno idle pings on raw sessions: a peer that answers them (pong or data) s
     obs.close();
     await server.stop();
   }
-});
+}, 30_000); // several 1 s idle rounds: about 2.5 s here
 
 test("Deno out of file descriptors: the failed accept loop is reported, the process and its open sessions live on", async () => {
   const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");

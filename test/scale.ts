@@ -174,7 +174,7 @@ export function scaleSuite(b: BrokerProbe): void {
     expect(((await ada.frame((f) => f.id === 8)).d as F[]).map((w) => w.alias)).toEqual(["ada"]);
     ada.send({ t: "dm", to: "hopper", d: 1, id: 9 });
     expect(await ada.frame((f) => f.id === 9)).toMatchObject({ t: "err", c: "not_found" });
-  });
+  }, 30_000); // two instances and a TTL to wait out: about 4 s here, over bun's default 5 s on a busy machine
 
   test(`${b.kind}: an instance reaped while alive (stopped past the TTL) comes back in presence, who and private messages`, async () => {
     const p = prefix();
