@@ -18,7 +18,8 @@ export function pairedLoad(scenario: "echo" | "rpc" | "fanout", o: { conns?: str
  * Run several targets *at the same time*, `rounds` times: every server pinned to core 0, one
  * generator per server on core 1. Gives each target's server CPU time per round trip (echo,
  * RPC) or per delivery (fan-out) in each round, in ns, and the most the generators together
- * used of their core in any round. Throws when a target completes nothing.
+ * used of their core in any round. Throws when a target completes nothing. `env` is added to
+ * every server's environment (a runtime or allocator setting, the same for the whole group).
  */
 export async function pairedRounds(
   entries: readonly { label: string; cmd: string[]; args: string[] }[],
@@ -26,6 +27,7 @@ export async function pairedRounds(
   load: readonly string[],
   rounds: number,
   onRound?: (round: number, ns: number[]) => void,
+  env?: Record<string, string>,
 ): Promise<{ perRound: number[][]; genBusy: number }> {
   const fan = scenario === "fanout";
   const perRound: number[][] = entries.map(() => []);
@@ -33,7 +35,7 @@ export async function pairedRounds(
   for (let r = 0; r < rounds; r++) {
     const servers: Running[] = [];
     try {
-      for (const e of entries) servers.push(await startServer(e.cmd, { core: 0 }));
+      for (const e of entries) servers.push(await startServer(e.cmd, { core: 0, env }));
       const results = await Promise.all(entries.map((e, i) =>
         loadgen(["--port", String(servers[i]!.port), ...e.args, "--scenario", scenario, ...load, "--server-pid", String(servers[i]!.pid)], { core: 1 })));
       results.forEach((res, i) => {

@@ -208,7 +208,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
   }
 
   // ---------- paired: targets at the same time ----------
-  const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][] }> = result.paired ?? [];
+  const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][]; env?: Record<string, string>; tag?: string }> = result.paired ?? [];
   const pairedContext: Array<[string, string, undefined]> = [];
   const contextOf = new Set<string>();
   if (paired.length) {
@@ -218,25 +218,38 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
       `taken in each round against the group's first target, the raw host, over the very same window, then median (min–max). ` +
       `The one-at-a-time figures above move with the machine's speed between windows; these do not. A CPU ratio r is a throughput ratio of 1/r.`, "");
     lines.push("| scenario | target | server CPU per op, ns | min–max | ÷ raw host, CPU | as throughput |", "|---|---|---|---|---|---|");
+    const envNotes: string[] = [];
     for (const g of paired) {
+      // A group run with settings of its own names them: "echo (purging off)".
+      const scen = (g.scenario === "fanout" ? "fan-out" : g.scenario) + (g.tag ? ` (${g.tag})` : "");
+      const peer = g.ids.findIndex((id) => byId.get(id)?.kind === "peer");
       g.ids.forEach((id, i) => {
         const s = stat(g.ns[i]!)!;
         const q = i > 0 ? ratioToFirst(g.ns, i) : undefined;
         const label = byId.get(id)?.label ?? id;
-        lines.push(`| ${g.scenario === "fanout" ? "fan-out" : g.scenario} | ${label} | ${n(s.med)} | ${s.n > 1 ? range(s) : "1 round"} | ${q ? `${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)})` : ""} | ${q ? `**${r2(1 / q.med)}**` : ""} |`);
+        lines.push(`| ${scen} | ${label} | ${n(s.med)} | ${s.n > 1 ? range(s) : "1 round"} | ${q ? `${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)})` : ""} | ${q ? `**${r2(1 / q.med)}**` : ""} |`);
         // One context line per target and scenario (a target may sit in two groups), the floor's too.
         const kind = byId.get(id)?.kind;
-        const key = `${g.scenario} ${id}`;
+        const key = `${scen} ${id}`;
         if (q && (kind === "wirehub" || kind === "floor") && !contextOf.has(key)) {
           contextOf.add(key);
           const host = byId.get(id)!.host;
-          pairedContext.push([`${host[0]!.toUpperCase() + host.slice(1)}: (context) paired ${g.scenario === "fanout" ? "fan-out" : g.scenario}, ${label} ÷ raw host, as throughput`,
+          const Host = host[0]!.toUpperCase() + host.slice(1);
+          pairedContext.push([`${Host}: (context) paired ${scen}, ${label} ÷ raw host, as throughput`,
             `${r2(1 / q.med)} (${r2(1 / q.max)}–${r2(1 / q.min)})`, undefined]);
+          // Beside a peer in the same group, wirehub's ratio to it too, taken round by round.
+          if (kind === "wirehub" && peer > 0) {
+            const p = stat(g.ns[peer]!.map((x, k) => x / g.ns[i]![k]!))!;
+            pairedContext.push([`${Host}: (context) paired ${scen}, ${label} ÷ ${byId.get(g.ids[peer]!)!.label}, as throughput`,
+              `${p.med.toFixed(3)} (${p.min.toFixed(3)}–${p.max.toFixed(3)})`, undefined]);
+          }
         }
       });
-      if (g.gen_busy >= SAT) sat.push(`Paired ${g.scenario} (${g.ids.join(", ")}): the generators together at ${r2(g.gen_busy)} of their core`);
+      if (g.env) envNotes.push(`"${scen}": every server of this group ran with ${Object.entries(g.env).map(([k, v]) => `\`${k}=${v}\``).join(", ")} in its environment.`);
+      if (g.gen_busy >= SAT) sat.push(`Paired ${scen} (${g.ids.join(", ")}): the generators together at ${r2(g.gen_busy)} of their core`);
     }
     lines.push("");
+    if (envNotes.length) lines.push(...envNotes.map((x) => `- ${x}`), "");
   }
 
   // ---------- goals ----------

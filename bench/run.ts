@@ -76,8 +76,12 @@ const MANY_TARGETS = new Set(["wirehub-raw-bun", "wirehub-env-bun", "raw-bun", "
  * raw host) over the very same windows. The one-at-a-time scenarios above move with the machine's
  * speed between windows; these do not (bench/README.md).
  */
-const PAIRED: Array<{ scenario: "echo" | "fanout"; ids: string[] }> = [
+const PAIRED: Array<{ scenario: "echo" | "fanout"; ids: string[]; env?: Record<string, string>; tag?: string }> = [
   { scenario: "echo", ids: ["raw-bun", "wirehub-raw-bun", "crossws-bun"] },
+  // The same group with Bun's allocator (mimalloc) never returning freed pages to the system, for
+  // every server alike: how much of a ratio is the page faults of purging (notes.md, "Bun's
+  // allocator and the raw echo"). Context only: the goals are read on the defaults.
+  { scenario: "echo", ids: ["raw-bun", "wirehub-raw-bun", "crossws-bun"], env: { MIMALLOC_PURGE_DELAY: "-1" }, tag: "purging off" },
   { scenario: "echo", ids: ["raw-bun", "wirehub-env-bun", "json-bun"] },
   { scenario: "echo", ids: ["raw-deno", "wirehub-raw-deno", "wirehub-env-deno", "json-deno"] },
   { scenario: "fanout", ids: ["raw-bun", "wirehub-raw-bun", "wirehub-env-bun", "crossws-bun"] },
@@ -92,7 +96,7 @@ const record = (scenario: string, target: string, run: number, r: any) => {
   ((samples[scenario] ??= {})[target] ??= [])[run] = r;
 };
 /** The paired groups measured: server CPU per round trip or delivery, ns, one entry per round. */
-const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][] }> = [];
+const paired: Array<{ scenario: string; ids: string[]; rounds: number; gen_busy: number; ns: number[][]; env?: Record<string, string>; tag?: string }> = [];
 
 const log = (...a: unknown[]) => console.log(...a);
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(2));
@@ -301,17 +305,19 @@ async function main() {
     for (const g of PAIRED) {
       const group = g.ids.filter((id) => ids.has(id));
       if (group.length < 2 || group[0] !== g.ids[0]) continue; // each is compared with the raw host
+      if (quick && g.env) continue; // context only; a quick run checks the tooling in under two minutes
       const entries = group.map(targetSpec);
       const load = pairedLoad(g.scenario, quick
         ? { duration: "1", warmup: "0.3", conns: g.scenario === "fanout" ? "500" : "64", broadcasts: "100" }
         : { duration: String(cfg.duration - 1), warmup: String(cfg.warmup) });
       await quiet();
+      const name = g.scenario + (g.tag ? ` (${g.tag})` : "");
       const { perRound, genBusy } = await pairedRounds(entries, g.scenario, load, cfg.pairedRounds, (r, ns) =>
-        log(`paired ${r + 1} ${g.scenario.padEnd(7)} ` + group.map((id, i) => `${id} ${ns[i]!.toFixed(0)} ns`).join(", ")));
-      paired.push({ scenario: g.scenario, ids: group, rounds: cfg.pairedRounds, gen_busy: genBusy, ns: perRound });
+        log(`paired ${r + 1} ${name.padEnd(7)} ` + group.map((id, i) => `${id} ${ns[i]!.toFixed(0)} ns`).join(", ")), g.env);
+      paired.push({ scenario: g.scenario, ids: group, rounds: cfg.pairedRounds, gen_busy: genBusy, ns: perRound, ...(g.env && { env: g.env, tag: g.tag }) });
       for (let i = 1; i < group.length; i++) {
         const q = ratioToFirst(perRound, i);
-        log(`paired  ${g.scenario.padEnd(7)} ${group[i]!.padEnd(20)} ÷ ${group[0]}: CPU ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as throughput ${(1 / q.med).toFixed(2)}`);
+        log(`paired  ${name.padEnd(7)} ${group[i]!.padEnd(20)} ÷ ${group[0]}: CPU ${q.med.toFixed(3)} (${q.min.toFixed(3)}–${q.max.toFixed(3)}), as throughput ${(1 / q.med).toFixed(2)}`);
       }
     }
   });
