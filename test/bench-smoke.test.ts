@@ -83,3 +83,12 @@ test("bench/pair.ts runs two targets at once and divides the second's CPU per ro
   expect(out).toMatch(/^round 1: raw-bun \d+ ns, wirehub-raw-bun \d+ ns$/m);
   expect(out).toMatch(/^wirehub-raw-bun +\d+ ns .*÷ raw-bun: \d+\.\d{3} \(/m);
 }, 30_000);
+
+test("bench/frame-cost.ts calls each target's Bun handler with fake sockets and gives the JavaScript per echo frame", async () => {
+  const p = Bun.spawn([process.execPath, "bench/frame-cost.ts", "bare", "json", "crossws", "wirehub", "wirehub-env", "--rounds", "2", "--frames", "20000", "--conns", "4"],
+    { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(p.exitCode, err).toBe(0);
+  expect(out).toMatch(/^round 2: bare [\d.]+ ns, json [\d.]+ ns, crossws [\d.]+ ns, wirehub [\d.]+ ns, wirehub-env [\d.]+ ns$/m);
+  for (const t of ["json", "crossws", "wirehub", "wirehub-env"]) expect(out).toMatch(new RegExp(`^${t} +[\\d.]+ ns \\(.*÷ bare: \\d+\\.\\d{2} \\(.*\\), [+-][\\d.]+ ns$`, "m"));
+}, 60_000);
