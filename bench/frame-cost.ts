@@ -22,6 +22,7 @@
  */
 import crossws from "crossws/adapters/bun";
 import { ROOT, stat, targetArgs } from "./lib.ts";
+import { benchHooks } from "./servers/crossws-hooks.ts";
 
 declare const Bun: { nanoseconds(): number };
 const { specs, opt } = targetArgs(["--rounds", "--frames", "--conns"], "bun bench/frame-cost.ts [TARGET[@DIR] ...] [--rounds 6] [--frames 1000000] [--conns 64]", 0);
@@ -122,25 +123,9 @@ function json(): Promise<Target> {
   return open("json", handler, () => server.upgrade(request("wirehub.v1"), { data: {} }), ENV);
 }
 
-/** crossws with bench/servers/crossws-bun.ts's hooks. */
+/** crossws with its bench targets' hooks. */
 async function crosswsTarget(): Promise<Target> {
-  let n = 0;
-  const ws = crossws({
-    idleTimeout: 0,
-    hooks: {
-      open(peer) {
-        const i = n++;
-        (peer.context as Record<string, unknown>).user = "u" + i;
-        peer.subscribe("bench");
-        peer.subscribe("g" + (i % 100));
-      },
-      message(peer, message) {
-        const t = message.text();
-        if (t.charCodeAt(0) === 66) peer.publish("bench", t);
-        else peer.send(t);
-      },
-    },
-  } as Parameters<typeof crossws>[0]);
+  const ws = crossws({ idleTimeout: 0, hooks: benchHooks() } as Parameters<typeof crossws>[0]);
   return open("crossws", ws.websocket as unknown as Handler, () => ws.handleUpgrade(request(), server as never), RAW);
 }
 

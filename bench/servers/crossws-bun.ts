@@ -5,25 +5,10 @@
  * and prints `collected` (the memory scenarios, before each reading).
  */
 import crossws from "crossws/adapters/bun";
+import { benchHooks } from "./crossws-hooks.ts";
 declare const Bun: any;
 
-let n = 0;
-const ws = crossws({
-  idleTimeout: 0,
-  hooks: {
-    open(peer) {
-      const i = n++;
-      (peer.context as Record<string, unknown>).user = "u" + i;
-      peer.subscribe("bench");
-      peer.subscribe("g" + (i % 100));
-    },
-    message(peer, message) {
-      const t = message.text();
-      if (t.charCodeAt(0) === 66) peer.publish("bench", t);
-      else peer.send(t);
-    },
-  },
-} as Parameters<typeof crossws>[0]);
+const ws = crossws({ idleTimeout: 0, hooks: benchHooks() } as Parameters<typeof crossws>[0]);
 
 // Before listening: a runner may signal as soon as it reads "listening".
 process.on("SIGUSR2", () => {

@@ -5,24 +5,9 @@
  */
 import { createServer } from "node:http";
 import crossws from "crossws/adapters/node";
+import { benchHooks } from "./crossws-hooks.ts";
 
-let n = 0;
-const ws = crossws({
-  idleTimeout: 0,
-  hooks: {
-    open(peer) {
-      const i = n++;
-      (peer.context as Record<string, unknown>).user = "u" + i;
-      peer.subscribe("bench");
-      peer.subscribe("g" + (i % 100));
-    },
-    message(peer, message) {
-      const t = message.text();
-      if (t.charCodeAt(0) === 66) peer.publish("bench", t);
-      else peer.send(t);
-    },
-  },
-} as Parameters<typeof crossws>[0]);
+const ws = crossws({ idleTimeout: 0, hooks: benchHooks() } as Parameters<typeof crossws>[0]);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const http = createServer((_req, res) => void res.writeHead(426).end("expected a WebSocket upgrade"));
