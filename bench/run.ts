@@ -49,7 +49,7 @@ const cfg = {
   window: num("window", 200, 50),
   rounds: num("rounds", 5, 3),
   memorySessions: num("memory-sessions", 5000, 1000),
-  maxConnections: num("max-connections", 100_000, 3_000),
+  maxConnections: num("max-connections", 100_000, 2_000),
   srcs: num("srcs", 8, 8),
   manySessions: num("many-sessions", 100_000, 4_000),
   manyProcs: num("many-procs", 6, 2),
