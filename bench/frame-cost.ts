@@ -23,6 +23,9 @@
 import crossws from "crossws/adapters/bun";
 import { ROOT, stat, targetArgs } from "./lib.ts";
 import { benchHooks } from "./servers/crossws-hooks.ts";
+import { benchHub } from "./servers/wirehub-hub.ts";
+import { answer, BROADCAST } from "./servers/json-answer.ts";
+import { ratioOf } from "./paired.ts";
 
 declare const Bun: { nanoseconds(): number };
 const { specs, opt } = targetArgs(["--rounds", "--frames", "--conns"], "bun bench/frame-cost.ts [TARGET[@DIR] ...] [--rounds 6] [--frames 1000000] [--conns 64]", 0);
@@ -118,12 +121,13 @@ function bare(): Promise<Target> {
   return open("bare", handler, () => server.upgrade(request(), { data: { user: "u" + n++ } }), RAW);
 }
 
-/** The JSON envelope by hand: bench/servers/json.ts's echo on `Bun.serve` (envelope frames). */
+/** The JSON envelope by hand: what bench/servers/json.ts does per frame on `Bun.serve`. */
 function json(): Promise<Target> {
   const handler: Handler = {
     message(ws, m) {
-      const f = JSON.parse(m);
-      if (f.t === "evt") ws.send(`{"t":"evt","e":${JSON.stringify(f.e)},"d":${JSON.stringify(f.d)}}`);
+      const a = answer(m);
+      if (a === BROADCAST) ws.publish();
+      else if (a !== undefined) ws.send(a);
     },
   };
   return open("json", handler, () => server.upgrade(request("wirehub.v1"), { data: {} }), ENV);
@@ -135,25 +139,11 @@ async function crosswsTarget(): Promise<Target> {
   return open("crossws", ws.websocket as unknown as Handler, () => ws.handleUpgrade(request(), server as never), RAW);
 }
 
-/** wirehub (from `dir`) with bench/servers/wirehub.ts's hub. */
+/** wirehub (from `dir`) with its bench target's hub. */
 async function wirehub(name: string, dir: string, envelope: boolean): Promise<Target> {
   const { createHub } = await import(dir + "/src/mod.ts");
   const { createHandler } = await import(dir + "/adapters/bun.ts");
-  let n = 0;
-  const hub = createHub({
-    rateLimit: false,
-    maxSessions: 1_000_000,
-    upgrade: () => {
-      const i = n++;
-      return { data: { user: "u" + i }, auth: { groups: ["bench", "g" + (i % 100)] } };
-    },
-    message(session: { broadcast(e: string, d: unknown, o: object): void; send(d: unknown): void }, msg: { data: unknown }) {
-      const d = msg.data;
-      if (typeof d === "string" && d.charCodeAt(0) === 66) session.broadcast("b", d, { group: "bench" });
-      else session.send(d);
-    },
-  });
-  hub.on("echo", (d: unknown, s: { emit(e: string, d: unknown): void }) => s.emit("echo", d));
+  const hub = benchHub(createHub);
   const h = createHandler(hub);
   return open(name, h.websocket, () => h.upgrade(request(envelope ? "wirehub.v1" : undefined), server), envelope ? ENV : RAW);
 }
@@ -196,7 +186,7 @@ targets.forEach((t, i) => {
   const s = stat(perRound[i]!)!;
   let line = `${t.name.padEnd(40)} ${s.med.toFixed(1).padStart(6)} ns (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   if (i > 0) {
-    const q = stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+    const q = ratioOf(perRound, i, 0);
     const d = stat(perRound[i]!.map((x, k) => x - perRound[0]![k]!))!;
     line += `   ÷ ${targets[0]!.name}: ${q.med.toFixed(2)} (${q.min.toFixed(2)}–${q.max.toFixed(2)}), ${d.med >= 0 ? "+" : ""}${d.med.toFixed(1)} ns`;
   }

@@ -52,7 +52,12 @@ export async function pairedRounds(
   return { perRound, genBusy };
 }
 
+/** Target `i`'s figure over target `j`'s, taken in each round: median (min–max). */
+export function ratioOf(perRound: readonly number[][], i: number, j: number): Stat {
+  return stat(perRound[i]!.map((x, k) => x / perRound[j]![k]!))!;
+}
+
 /** Target `i`'s CPU per op over the first target's, taken in each round: median (min–max). */
 export function ratioToFirst(perRound: readonly number[][], i: number): Stat {
-  return stat(perRound[i]!.map((x, k) => x / perRound[0]![k]!))!;
+  return ratioOf(perRound, i, 0);
 }

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH, stat, type Stat, type Target } from "./lib.ts";
-import { ratioToFirst } from "./paired.ts";
+import { ratioOf, ratioToFirst } from "./paired.ts";
 
 type T = Pick<Target, "id" | "label" | "host" | "kind" | "proto">;
 
@@ -239,7 +239,7 @@ export function writeReport(result: any, opts: { write: boolean }): { summary: s
             `${r2(1 / q.med)} (${r2(1 / q.max)}–${r2(1 / q.min)})`, undefined]);
           // Beside a peer in the same group, wirehub's ratio to it too, taken round by round.
           if (kind === "wirehub" && peer > 0) {
-            const p = stat(g.ns[peer]!.map((x, k) => x / g.ns[i]![k]!))!;
+            const p = ratioOf(g.ns, peer, i);
             pairedContext.push([`${Host}: (context) paired ${scen}, ${label} ÷ ${byId.get(g.ids[peer]!)!.label}, as throughput`,
               `${p.med.toFixed(3)} (${p.min.toFixed(3)}–${p.max.toFixed(3)})`, undefined]);
           }

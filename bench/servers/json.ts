@@ -10,22 +10,10 @@
  *
  * Runs on Bun (`Bun.serve`), Deno (`Deno.serve`) and Node (`node:http` + `ws`, as an esbuild bundle).
  */
+import { answer, broadcast, BROADCAST, HELLO } from "./json-answer.ts";
+
 declare const Bun: any, Deno: any;
 
-const HELLO = '{"t":"hello","sid":"x","v":1}';
-/** The frame a broadcast was made into, set by `answer` when it returns `BROADCAST`. */
-let broadcast = "";
-const BROADCAST = 1;
-function answer(text: string): string | typeof BROADCAST | undefined {
-  const f = JSON.parse(text);
-  if (f.t === "evt" && f.e === "bcast") {
-    broadcast = `{"t":"evt","e":"b","d":${JSON.stringify(f.d)}}`;
-    return BROADCAST;
-  }
-  if (f.t === "evt") return `{"t":"evt","e":${JSON.stringify(f.e)},"d":${JSON.stringify(f.d)}}`;
-  if (f.t === "req") return `{"t":"res","id":${JSON.stringify(f.id)},"d":${JSON.stringify(f.d)}}`;
-  return undefined;
-}
 const PROTOCOL = "wirehub.v1";
 const port = Number((globalThis as any).process?.env?.PORT ?? (globalThis as any).Deno?.env.get("PORT") ?? 0);
 

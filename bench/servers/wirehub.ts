@@ -1,13 +1,7 @@
 /**
  * Bench target: wirehub on whichever runtime runs this file (Bun, Deno, or Node via an esbuild
  * bundle). One URL serves both modes: the load generator picks raw (no subprotocol) or
- * envelope (`wirehub.v1`). Every session is authenticated at upgrade and put in two groups,
- * "bench" and one of 100 others, as the memory scenario asks.
- *
- * raw:      a text frame starting with "B" is broadcast to "bench" (sender excluded); any other
- *           frame is echoed.
- * envelope: event "echo" is echoed, event "bcast" is broadcast to "bench", request "echo"
- *           answers its input.
+ * envelope (`wirehub.v1`). The hub and what it answers: ./wirehub-hub.ts.
  *
  * Env: PORT (default 0), BROKER ("redis" | "nats" | unset), BROKER_URL, REUSE_PORT=1 (listen
  * with reusePort, so several processes share PORT; Bun only, Deno would need --unstable-net).
@@ -17,6 +11,7 @@
  */
 import { writeHeapStats } from "./heap-stats.ts";
 import { createHub, type Broker } from "wirehub";
+import { benchHub } from "./wirehub-hub.ts";
 
 const { serve } = "Bun" in globalThis
   ? await import("wirehub/bun")
@@ -28,26 +23,7 @@ let broker: Broker | undefined;
 if (process.env.BROKER === "redis") broker = (await import("wirehub/redis")).createBroker({ url: process.env.BROKER_URL });
 else if (process.env.BROKER === "nats") broker = (await import("wirehub/nats")).createBroker({ servers: process.env.BROKER_URL });
 
-let n = 0;
-const hub = createHub<{ user: string }>({
-  // The bench sends far above the default per-session rate limit (1 000 messages/s) and
-  // opens more than the default 100 000 sessions: both limits are off or raised here.
-  rateLimit: false,
-  maxSessions: 1_000_000,
-  broker,
-  upgrade: () => {
-    const i = n++;
-    return { data: { user: "u" + i }, auth: { groups: ["bench", "g" + (i % 100)] } };
-  },
-  message(session, msg) {
-    const d = msg.data;
-    if (typeof d === "string" && d.charCodeAt(0) === 66 /* B */) session.broadcast("b", d, { group: "bench" });
-    else session.send(d);
-  },
-});
-hub.on("echo", (d, s) => s.emit("echo", d));
-hub.on("bcast", (d, s) => s.broadcast("b", d, { group: "bench" }));
-hub.handle("echo", (d) => d);
+const hub = benchHub(createHub, broker);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 // Before listening: a runner may signal as soon as it reads "listening".
