@@ -12,7 +12,7 @@
  *   bun bench/heap.ts raw-node wirehub-raw-node                 # where wirehub's gap is on Node
  *   bun bench/heap.ts wirehub-raw-bun wirehub-raw-bun@../other  # this checkout ÷ another one
  *
- * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` (Bun and Deno targets only).
+ * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` (another checkout; Node targets are bundled from it).
  * Targets with a heap report: wirehub on every host, and the bare Bun, Deno and Node servers.
  * Options [defaults]: --rounds 3, --conns 5000, --idle 1 (seconds idle before each of the two
  * readings; 30 lets V8's memory reducer run on Node and Deno first).

@@ -32,9 +32,13 @@ export async function buildLoadgen(): Promise<string> {
   return LOADGEN;
 }
 
-/** Bundle the Node targets with esbuild (Node 20 cannot run TypeScript). */
-export async function buildNode(): Promise<void> {
-  mkdirSync(BUILD, { recursive: true });
+/**
+ * Bundle the Node targets with esbuild (Node 20 cannot run TypeScript): this checkout's, or,
+ * with `bench`, another checkout's bench folder into its own `.build` (`TARGET@DIR` specs).
+ */
+export async function buildNode(bench: string = BENCH): Promise<void> {
+  const build = join(bench, ".build");
+  mkdirSync(build, { recursive: true });
   const jobs: Array<[string, string[]]> = [
     // wirehub itself is bundled from source; its optional peers stay external
     ["wirehub", ["--conditions=source", "--external:ws", "--external:@redis/client", "--external:@nats-io/*"]],
@@ -44,8 +48,8 @@ export async function buildNode(): Promise<void> {
     ["json", ["--packages=external"]],
   ];
   await Promise.all(jobs.map(([name, ext]) =>
-    sh([join(BIN, "esbuild"), join(BENCH, "servers", name + ".ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20",
-      ...ext, "--log-level=warning", `--outfile=${join(BUILD, name + "-node.mjs")}`])));
+    sh([join(BIN, "esbuild"), join(bench, "servers", name + ".ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20",
+      ...ext, "--log-level=warning", `--outfile=${join(build, name + "-node.mjs")}`])));
 }
 
 /** Whether `taskset` (util-linux) is here to pin processes to cores. */
@@ -133,7 +137,8 @@ export function protoArgs(t: Target): string[] {
 /**
  * A target named on a command line (`bench/pair.ts`, `bench/opens.ts`): an id from
  * {@link TARGETS}, or `ID@DIR` for that target's server file from another checkout of wirehub
- * (Bun and Deno targets only: Node runs a bundle). Its server command and generator arguments.
+ * (a Node target runs that checkout's bundle, which {@link buildFor} makes). Its server command
+ * and generator arguments.
  */
 export function targetSpec(spec: string): { label: string; cmd: string[]; args: string[] } {
   const [id, dir] = spec.split("@") as [string, string | undefined];
@@ -141,7 +146,7 @@ export function targetSpec(spec: string): { label: string; cmd: string[]; args: 
   if (!t) throw new Error(`unknown target ${id}; known: ${TARGETS.map((x) => x.id).join(", ")}`);
   let cmd = SERVERS[t.server]!.cmd;
   if (dir !== undefined) {
-    if (t.host === "node") throw new Error(`${spec}: another checkout works for Bun and Deno targets only (Node runs a bundle)`);
+    // A Node target runs a bundle: BENCH/.build/X-node.mjs becomes DIR/bench/.build/X-node.mjs (buildFor makes it).
     const here = BENCH + "/";
     cmd = cmd.map((c) => (c.startsWith(here) ? resolve(dir, "bench", c.slice(here.length)) : c));
   }
@@ -168,7 +173,9 @@ export function targetArgs(valued: readonly string[], usage: string, least = 1):
 /** Build the generator, and the Node bundles when a target runs one. */
 export async function buildFor(entries: readonly { cmd: string[] }[]): Promise<void> {
   await buildLoadgen();
-  if (entries.some((e) => e.cmd.some((c) => c.endsWith(".mjs")))) await buildNode();
+  // Each bundle lives in <bench folder>/.build: build every checkout's bench folder named.
+  const benches = new Set(entries.flatMap((e) => e.cmd.filter((c) => c.endsWith(".mjs")).map((c) => dirname(dirname(c)))));
+  for (const bench of benches) await buildNode(bench);
 }
 
 export interface Running {

@@ -13,7 +13,7 @@
  *   bun bench/opens.ts wirehub-raw-bun wirehub-raw-bun@../other-tree   # this checkout ÷ another
  *
  * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` to run that target's server file
- * from another checkout of wirehub (Bun and Deno targets only).
+ * from another checkout of wirehub (a Node target: that checkout's bench servers, bundled into its bench/.build).
  * Options [defaults]: --rounds 5, --conns 10000 (below the 20 000 files one process may open).
  * The fresh server also compiles its code while it opens the sessions: on Node that is about a
  * fifth of the time at 6 000 sessions, so compare targets on one host at the same --conns.

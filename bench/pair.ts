@@ -13,7 +13,7 @@
  *   bun bench/pair.ts wirehub-raw-bun wirehub-raw-bun@../other-tree    # this checkout ÷ another
  *
  * A target is an id from lib.ts (`TARGETS`), optionally `@DIR` to run that target's server file
- * from another checkout of wirehub (Bun and Deno targets only).
+ * from another checkout of wirehub (a Node target: that checkout's bench servers, bundled into its bench/.build).
  * Options [defaults]: --rounds 6, --scenario echo|rpc|fanout [echo], --duration 4, --warmup 1,
  * --conns 64 (fan-out: 2000), --inflight 16, --size 64, --broadcasts 1000 (fan-out, per round,
  * after as many unmeasured ones: the warm-up lets the JIT compile the broadcast path first).
