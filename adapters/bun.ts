@@ -10,6 +10,7 @@
  * @module
  */
 import { Session, type Admission, type Capabilities, type Driver, type Hub, type Seam, type UpgradeInfo, type ServerHandle } from "../src/mod.ts";
+import { useFlatFrames } from "../src/protocol.ts";
 
 // The few Bun types this file touches, declared here so the package needs no bun-types at runtime.
 /** The part of Bun's `ServerWebSocket` this adapter uses; `data` holds the hub's admission, then its session. */
@@ -135,6 +136,8 @@ export interface BunHandler {
 
 /** Build the handler pair for your own `Bun.serve({ fetch, websocket })`. */
 export function createHandler<D>(hub: Hub<D, any>): BunHandler {
+  // Frames without ropes: Bun's send would flatten each concatenated one (src/protocol.ts).
+  useFlatFrames(true);
   let server: BunServer | undefined;
   const driver: Driver<BunSocket> = {
     capabilities,

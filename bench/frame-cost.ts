@@ -5,8 +5,10 @@
  * between rounds, where a networked measurement moves by more than the path costs. It leaves
  * out everything a real server adds: system calls, Bun's frame parsing, and how often the
  * garbage collector runs (bench/notes.md, "Bun's allocator and the raw echo": that part showed
- * up only in the networked runs). Use it to compare hot-path changes; `bench/pair.ts` and
- * `npm run bench` give the real figures.
+ * up only in the networked runs), and flattening a concatenated string, which Bun's native send
+ * does and the fake one does not ("Ropes on Bun's send path": 15 % of a networked envelope
+ * round trip that this tool did not see). Use it to compare hot-path changes; `bench/pair.ts`
+ * and `npm run bench` give the real figures.
  *
  *   bun bench/frame-cost.ts                            # bare handler, crossws, wirehub raw
  *   bun bench/frame-cost.ts wirehub wirehub@../other   # this checkout against another one

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Packet } from "./broker.ts";
-import { encodeEvent, framePayload, payloadMember } from "./protocol.ts";
+import { encodeEvent, framePayload, isBinary, payloadMember } from "./protocol.ts";
 import { ringPush } from "./resume.ts";
 import { CLOSED, CLOSING, rawFrame, type Session } from "./session.ts";
 import type { Hub } from "./hub.ts";
@@ -89,8 +89,7 @@ function openHere<D>(hub: Hub<D, any>, ids: readonly string[]): readonly string[
 /** Build the broker packet of an event send (`n`: the send's number at its origin). */
 export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number): Packet {
   const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", n, e: event };
-  const bin = data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
-  if (bin) p.b = payloadMember(data).slice(6, -1); // `,"b":"…"` → `…`
+  if (isBinary(data)) p.b = payloadMember(data).slice(6, -1); // `,"b":"…"` → `…`
   else if (data !== undefined) p.d = data;
   if (group !== undefined) p.g = group;
   if (except.length > 0) p.x = except;

@@ -64,3 +64,19 @@ test("createHandler: the upgrade is decided in the same turn unless the upgrade 
     server.stop(true);
   }
 });
+
+test("createHandler turns on flat frames: evt and res frames are written with one JSON.stringify, the same text", async () => {
+  const { createHub } = await import("../src/mod.ts");
+  const { createHandler } = await import("../adapters/bun.ts");
+  const { encodeEvent, encodeResult, useFlatFrames } = await import("../src/protocol.ts");
+  const was = useFlatFrames(false);
+  try {
+    const rope = [encodeEvent("e\n", { a: [1, "x"] }, 3), encodeEvent("e", "plain"), encodeResult(7, "\u2028"), encodeResult("r", undefined)];
+    createHandler(createHub());
+    expect(useFlatFrames(true)).toBe(true); // createHandler set it
+    expect([encodeEvent("e\n", { a: [1, "x"] }, 3), encodeEvent("e", "plain"), encodeResult(7, "\u2028"), encodeResult("r", undefined)]).toEqual(rope);
+    expect(rope[0]).toBe('{"t":"evt","e":"e\\n","d":{"a":[1,"x"]},"s":3}');
+  } finally {
+    useFlatFrames(was);
+  }
+});

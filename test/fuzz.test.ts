@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { createHub, decodeFrame, ProtocolError } from "../src/mod.ts";
-import { encodeResult, quote } from "../src/protocol.ts";
+import { encodeEvent, encodeResult, quote, toBase64, useFlatFrames } from "../src/protocol.ts";
 import { MemoryHost, parsed } from "./memory-host.ts";
 
 const TYPES = ["evt", "req", "res", "err", "join", "leave", "pub", "dm", "auth", "set", "who", "ping", "pong", "ack", "hello", "bye", "zzz", ""];
@@ -117,6 +117,39 @@ test("quote and encodeResult write exactly what JSON.stringify writes", () => {
     }),
     { numRuns: 20_000, seed: 3 },
   );
+});
+
+test("evt and res frames: both builders (concatenation, one JSON.stringify) write the same text, the frame JSON.stringify would", () => {
+  const bytes = fc.uint8Array({ maxLength: 20 });
+  const payload = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 40 }),
+    tricky,
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.constant(undefined),
+    fc.constant(() => 1), // no JSON: no "d"
+    bytes,
+    bytes.map((b) => b.buffer),
+    bytes.map((b) => new DataView(b.buffer)),
+  );
+  const was = useFlatFrames(false);
+  try {
+    fc.assert(
+      fc.property(payload, fc.oneof(fc.string({ maxLength: 20 }), tricky), fc.option(fc.nat(), { nil: undefined }), fc.oneof(fc.nat(), fc.string({ maxLength: 64 })), (d, e, seq, id) => {
+        const bin = d instanceof ArrayBuffer || ArrayBuffer.isView(d);
+        const b = bin ? toBase64(new Uint8Array(ArrayBuffer.isView(d) ? d.buffer : d)) : undefined;
+        const member = bin ? { b } : typeof d === "function" ? {} : { d };
+        const expected = { evt: JSON.stringify({ t: "evt", e, ...member, s: seq }), res: JSON.stringify({ t: "res", id, ...member }) };
+        for (const flat of [false, true]) {
+          useFlatFrames(flat);
+          expect(encodeEvent(e, d, seq)).toBe(expected.evt);
+          expect(encodeResult(id, d)).toBe(expected.res);
+        }
+      }),
+      { numRuns: 20_000, seed: 5 },
+    );
+  } finally {
+    useFlatFrames(was);
+  }
 });
 
 test("the hub's inbound path: 40,000 generated frames on one session; nothing escapes, every invalid frame gets an err", async () => {
