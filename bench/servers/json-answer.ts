@@ -1,6 +1,8 @@
 /**
  * The JSON envelope by hand (bench/servers/json.ts), shared with `bench/frame-cost.ts`: the
- * answer to one wirehub.v1 frame, parsed with `JSON.parse` and written with `JSON.stringify`.
+ * answer to one wirehub.v1 frame, parsed with `JSON.parse` and written with one `JSON.stringify`
+ * of the frame object (cheaper than joining stringified pieces: 26 % less server CPU per echo on
+ * Bun, 2 % on Deno, the same on Node; bench/notes.md, "Ropes on Bun's send path").
  */
 
 /** The `hello` frame sent on open. */
@@ -13,10 +15,10 @@ export const BROADCAST = 1;
 export function answer(text: string): string | typeof BROADCAST | undefined {
   const f = JSON.parse(text);
   if (f.t === "evt" && f.e === "bcast") {
-    broadcast = `{"t":"evt","e":"b","d":${JSON.stringify(f.d)}}`;
+    broadcast = JSON.stringify({ t: "evt", e: "b", d: f.d });
     return BROADCAST;
   }
-  if (f.t === "evt") return `{"t":"evt","e":${JSON.stringify(f.e)},"d":${JSON.stringify(f.d)}}`;
-  if (f.t === "req") return `{"t":"res","id":${JSON.stringify(f.id)},"d":${JSON.stringify(f.d)}}`;
+  if (f.t === "evt") return JSON.stringify({ t: "evt", e: f.e, d: f.d });
+  if (f.t === "req") return JSON.stringify({ t: "res", id: f.id, d: f.d });
   return undefined;
 }
