@@ -277,17 +277,19 @@ export function isBinary(data: unknown): boolean {
   return typeof data === "object" && data !== null && (data instanceof ArrayBuffer || ArrayBuffer.isView(data));
 }
 
-// How `evt` and `res` frames are written. Both ways write the same text.
+// How frames are written (`encodeEvent`, `encodeResult`, `encodeFrame`, `withSeq`). Both ways
+// write the same text.
 // - Concatenation (the default, best on V8): the frame's pieces joined; a payload string that
 //   needs no escaping is copied in without `JSON.stringify`.
-// - One `JSON.stringify` of the frame object, which the Bun adapter turns on. A string made by
-//   concatenation is a rope in JavaScriptCore, and Bun's native `send` has to flatten it:
-//   measured paired on Bun (bench/notes.md, "Ropes on Bun's send path"), that cost envelope echo
-//   15 % more server CPU per round trip, and RPC 23 % more. On V8 it is the other way round
-//   (concatenation 3 % cheaper on Deno, 8 % on Node).
+// - Flat strings: one `JSON.stringify` of the frame object (`withSeq`: `Array.prototype.join`),
+//   which the Bun adapter turns on. A string made by concatenation is a rope in JavaScriptCore,
+//   and Bun's native `send` has to flatten it: measured paired on Bun (bench/notes.md, "Ropes on
+//   Bun's send path"), concatenated frames cost envelope echo 18 % more server CPU per round trip
+//   than flat ones, and RPC 30 % more. On V8 it is the other way round (the flat way costs 3 %
+//   more on Deno, 8 % on Node).
 let flatFrames = false;
 
-/** @internal Write `evt` and `res` frames with one `JSON.stringify` (`true`, for JavaScriptCore) or by concatenation; returns the previous choice. */
+/** @internal Write frames with one `JSON.stringify` (`true`, for JavaScriptCore) or by concatenation; returns the previous choice. */
 export function useFlatFrames(on: boolean): boolean {
   const was = flatFrames;
   flatFrames = on;
@@ -332,7 +334,8 @@ function eventHead(event: string): string {
 
 /** Add the sequence number `s` as the last member of an encoded frame (nothing when `seq` is undefined). */
 export function withSeq(frame: string, seq: number | undefined): string {
-  return seq === undefined ? frame : `${frame.slice(0, -1)},"s":${seq}}`;
+  if (seq === undefined) return frame;
+  return flatFrames ? [frame.slice(0, -1), ',"s":', seq, "}"].join("") : `${frame.slice(0, -1)},"s":${seq}}`;
 }
 
 /** Give a replayable frame (its `s` is always the last member) a new sequence number. */
@@ -342,10 +345,16 @@ export function reseq(frame: string, seq: number): string {
 
 /** Encode any frame from a plain object (payload under `d`/`b` is handled for you). */
 export function encodeFrame(t: string, fields: Record<string, unknown>, data?: unknown): string {
+  if (flatFrames && !isBinary(data)) {
+    const frame: Record<string, unknown> = { t };
+    for (const k in fields) frame[k] = fields[k]; // JSON.stringify leaves out what is undefined
+    if (data !== undefined) frame.d = data;
+    return JSON.stringify(frame);
+  }
   let out = `{"t":"${t}"`;
   for (const k in fields) {
-    const v = fields[k];
-    if (v !== undefined) out += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    const json = JSON.stringify(fields[k]);
+    if (json !== undefined) out += `,${JSON.stringify(k)}:${json}`; // undefined, a function: no member
   }
   return out + payloadMember(data) + "}";
 }

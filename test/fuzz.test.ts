@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { createHub, decodeFrame, ProtocolError } from "../src/mod.ts";
-import { encodeEvent, encodeResult, quote, toBase64, useFlatFrames } from "../src/protocol.ts";
+import { encodeEvent, encodeFrame, encodeResult, quote, toBase64, useFlatFrames, withSeq } from "../src/protocol.ts";
 import { MemoryHost, parsed } from "./memory-host.ts";
 
 const TYPES = ["evt", "req", "res", "err", "join", "leave", "pub", "dm", "auth", "set", "who", "ping", "pong", "ack", "hello", "bye", "zzz", ""];
@@ -119,7 +119,7 @@ test("quote and encodeResult write exactly what JSON.stringify writes", () => {
   );
 });
 
-test("evt and res frames: both builders (concatenation, one JSON.stringify) write the same text, the frame JSON.stringify would", () => {
+test("frames: both builders (concatenation, one JSON.stringify) write the same text, the frame JSON.stringify would", () => {
   const bytes = fc.uint8Array({ maxLength: 20 });
   const payload = fc.oneof(
     fc.string({ unit: "binary", maxLength: 40 }),
@@ -131,19 +131,32 @@ test("evt and res frames: both builders (concatenation, one JSON.stringify) writ
     bytes.map((b) => b.buffer),
     bytes.map((b) => new DataView(b.buffer)),
   );
+  const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), tricky, fc.constant(undefined), fc.constant(() => 1));
+  const fields = fc.record({ id: value, c: value, from: value, d: value }, { requiredKeys: [] });
   const was = useFlatFrames(false);
   try {
     fc.assert(
-      fc.property(payload, fc.oneof(fc.string({ maxLength: 20 }), tricky), fc.option(fc.nat(), { nil: undefined }), fc.oneof(fc.nat(), fc.string({ maxLength: 64 })), (d, e, seq, id) => {
+      fc.property(payload, fc.oneof(fc.string({ maxLength: 20 }), tricky), fc.option(fc.nat(), { nil: undefined }), fc.oneof(fc.nat(), fc.string({ maxLength: 64 })), fields, (d, e, seq, id, f) => {
         const bin = d instanceof ArrayBuffer || ArrayBuffer.isView(d);
         const b = bin ? toBase64(new Uint8Array(ArrayBuffer.isView(d) ? d.buffer : d)) : undefined;
         const member = bin ? { b } : typeof d === "function" ? {} : { d };
-        const expected = { evt: JSON.stringify({ t: "evt", e, ...member, s: seq }), res: JSON.stringify({ t: "res", id, ...member }) };
+        const { d: _, ...plain } = f; // a frame with its own "d" field (an err frame's) has no payload argument
+        const expected = {
+          evt: JSON.stringify({ t: "evt", e, ...member, s: seq }),
+          res: JSON.stringify({ t: "res", id, ...member }),
+          frame: JSON.stringify({ t: "dm", ...plain, ...member }),
+          err: JSON.stringify({ t: "err", ...f }),
+        };
+        const texts = new Set<string>();
         for (const flat of [false, true]) {
           useFlatFrames(flat);
           expect(encodeEvent(e, d, seq)).toBe(expected.evt);
           expect(encodeResult(id, d)).toBe(expected.res);
+          expect(encodeFrame("dm", plain, d)).toBe(expected.frame);
+          expect(encodeFrame("err", f)).toBe(expected.err);
+          texts.add(withSeq(expected.frame, seq));
         }
+        expect([...texts]).toEqual([seq === undefined ? expected.frame : expected.frame.slice(0, -1) + `,"s":${seq}}`]);
       }),
       { numRuns: 20_000, seed: 5 },
     );
