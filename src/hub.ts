@@ -15,13 +15,12 @@ import { newMetrics, type Metrics } from "./limits.ts";
 import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
-import { encodeFrame, newId } from "./protocol.ts";
+import { newId } from "./ids.ts";
+import { encodeFrame } from "./protocol.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { CLOSED, DETACHED, OPEN, type Session, type SessionData } from "./session.ts";
 import { admit } from "./upgrade.ts";
 import type { Driver, SendStatus, Target } from "./types.ts";
-
-export { newId };
 
 function asList(v: string | readonly string[] | undefined): readonly string[] {
   return v === undefined ? [] : typeof v === "string" ? [v] : v;

@@ -2,7 +2,8 @@
  * Deciding an upgrade: origin check, mode and subprotocol negotiation, the upgrade hook.
  * @module
  */
-import { newId, SUBPROTOCOL } from "./protocol.ts";
+import { newId } from "./ids.ts";
+import { SUBPROTOCOL } from "./protocol.ts";
 import { resumeParams } from "./resume.ts";
 import type { Hub } from "./hub.ts";
 import type { AuthResult } from "./auth.ts";

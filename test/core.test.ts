@@ -1,7 +1,7 @@
 /** Unit tests of the core through the in-memory host: codec, groups, fan-out, broker, limits. */
 import { describe, expect, test } from "bun:test";
 import { createHub, decodeFrame, fromBase64, MemoryBroker, ProtocolError, toBase64 } from "../src/mod.ts";
-import { newId } from "../src/protocol.ts";
+import { newId } from "../src/ids.ts";
 import { wireCloseCode, wireCloseReason } from "../src/session.ts";
 import type { Session } from "../src/session.ts";
 import { MemoryHost, parsed, until } from "./memory-host.ts";
