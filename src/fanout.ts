@@ -4,9 +4,10 @@
  * @module
  */
 import type { Packet } from "./broker.ts";
-import { encodeEvent, framePayload, isBinary, payloadMember } from "./protocol.ts";
+import { encodeEvent, framePayload, toBase64 } from "./protocol.ts";
 import { ringPush } from "./resume.ts";
 import { CLOSED, CLOSING, rawFrame, type Session } from "./session.ts";
+import { bytesOf } from "./wire.ts";
 import type { Hub } from "./hub.ts";
 import type { Mode } from "./types.ts";
 
@@ -89,7 +90,8 @@ function openHere<D>(hub: Hub<D, any>, ids: readonly string[]): readonly string[
 /** Build the broker packet of an event send (`n`: the send's number at its origin). */
 export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number): Packet {
   const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", n, e: event };
-  if (isBinary(data)) p.b = payloadMember(data).slice(6, -1); // `,"b":"…"` → `…`
+  const bytes = bytesOf(data);
+  if (bytes) p.b = toBase64(bytes);
   else if (data !== undefined) p.d = data;
   if (group !== undefined) p.g = group;
   if (except.length > 0) p.x = except;

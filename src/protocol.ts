@@ -4,6 +4,7 @@
  * @module
  */
 import { ProtocolError } from "./errors.ts";
+import { bytesOf, isBinary } from "./wire.ts";
 
 /** The subprotocol a client offers to speak the envelope protocol. */
 export const SUBPROTOCOL = "wirehub.v1";
@@ -265,16 +266,10 @@ export function framePayload(f: { d?: unknown; b?: string }): unknown {
 export function payloadMember(data: unknown): string {
   if (typeof data === "string") return `,"d":${quote(data)}`; // the common case first
   if (data === undefined) return "";
-  if (data instanceof Uint8Array) return `,"b":"${toBase64(data)}"`;
-  if (data instanceof ArrayBuffer) return `,"b":"${toBase64(new Uint8Array(data))}"`;
-  if (ArrayBuffer.isView(data)) return `,"b":"${toBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))}"`;
+  const bytes = bytesOf(data);
+  if (bytes) return `,"b":"${toBase64(bytes)}"`;
   const json = JSON.stringify(data);
   return json === undefined ? "" : `,"d":${json}`; // a function or symbol has no JSON: no "d", as in an object
-}
-
-/** Whether a payload travels as base64 bytes under `b` (an `ArrayBuffer` or any view of one). */
-export function isBinary(data: unknown): boolean {
-  return typeof data === "object" && data !== null && (data instanceof ArrayBuffer || ArrayBuffer.isView(data));
 }
 
 // How frames are written (`encodeEvent`, `encodeResult`, `encodeFrame`, `withSeq`). Both ways

@@ -92,11 +92,20 @@ export function unpackHeaders(packed: string): Headers {
   return h;
 }
 
+/** Whether a payload is bytes (an `ArrayBuffer` or any view of one): sent as is in raw mode, as base64 `b` in an envelope. */
+export function isBinary(data: unknown): data is ArrayBuffer | ArrayBufferView {
+  return typeof data === "object" && data !== null && (data instanceof ArrayBuffer || ArrayBuffer.isView(data));
+}
+
+/** The bytes of a binary payload (see {@link isBinary}) as a `Uint8Array` over the same memory; `undefined` for anything else. */
+export function bytesOf(data: unknown): Uint8Array | undefined {
+  if (!isBinary(data)) return undefined;
+  if (data instanceof Uint8Array) return data;
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** The raw-mode form of a payload: strings and bytes untouched, anything else as JSON text. */
 export function rawFrame(data: unknown): string | Uint8Array {
   if (typeof data === "string") return data;
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return data === undefined ? "" : JSON.stringify(data);
+  return bytesOf(data) ?? (data === undefined ? "" : JSON.stringify(data));
 }
