@@ -41,7 +41,7 @@ export interface BunServer {
   /** The hostname bound. */
   readonly hostname: string;
   /** Upgrade a request to a WebSocket carrying `data`; `false` when Bun refused. */
-  upgrade(req: Request, options: { data: BunSocket["data"]; headers?: Record<string, string> }): boolean;
+  upgrade(req: Request, options: { data: BunSocket["data"]; headers?: Record<string, string> | Headers }): boolean;
   /** Send to every socket subscribed to a topic. */
   publish(topic: string, data: string | Uint8Array): number;
   /** The address a request came from. */
@@ -160,7 +160,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
     // One options object for every upgrade: Bun reads it before `upgrade` returns.
     const o = UPGRADE_OPTIONS;
     o.data = a;
-    o.headers = a.protocol ? protocolHeader(a.protocol) : undefined;
+    o.headers = a.responseHeaders ? withProtocol(a.responseHeaders, a.protocol) : a.protocol ? protocolHeader(a.protocol) : undefined;
     try {
       return srv.upgrade(req, o);
     } finally {
@@ -214,13 +214,20 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   };
 }
 
-const UPGRADE_OPTIONS: { data: BunSocket["data"]; headers?: Record<string, string> } = { data: undefined, headers: undefined };
+const UPGRADE_OPTIONS: { data: BunSocket["data"]; headers?: Record<string, string> | Headers } = { data: undefined, headers: undefined };
 
 /** The response header naming a subprotocol, one object per subprotocol (a hub speaks a few). */
 const PROTOCOL_HEADERS = new Map<string, Record<string, string>>();
 function protocolHeader(protocol: string): Record<string, string> {
   let h = PROTOCOL_HEADERS.get(protocol);
   if (!h) PROTOCOL_HEADERS.set(protocol, (h = { "Sec-WebSocket-Protocol": protocol }));
+  return h;
+}
+
+/** The upgrade hook's `101` headers with the subprotocol's (a copy: the admission's stay as they are). */
+function withProtocol(extra: Headers, protocol: string): Headers {
+  const h = new Headers(extra);
+  if (protocol) h.set("Sec-WebSocket-Protocol", protocol);
   return h;
 }
 

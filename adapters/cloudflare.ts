@@ -198,7 +198,8 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
       } catch (error) {
         seam.error(s, error); // the session works; only its deadlines wait for the next alarm
       }
-      const headers = r.protocol ? { "Sec-WebSocket-Protocol": r.protocol } : undefined;
+      const headers = r.responseHeaders ? new Headers(r.responseHeaders) : new Headers();
+      if (r.protocol) headers.set("Sec-WebSocket-Protocol", r.protocol);
       return new Response(null, { status: 101, webSocket: pair[0], headers } as ResponseInit);
     },
     webSocketMessage(ws, message) {

@@ -163,6 +163,7 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
     // With a pinger, Deno's idle timer is armed by its sweep once the socket is open (see `onOpen`).
     const idleTimeout = pinger ? 0 : denoIdleTimeout(hub.options, a.mode, options.idleTimeout);
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: a.protocol || undefined, idleTimeout });
+    if (a.responseHeaders) appendHeaders(response.headers, a.responseHeaders);
     socket.binaryType = "arraybuffer"; // Deno's default today, but the hub must never see a Blob
     admissions.set(socket, a);
     socket.onopen = onOpen;
@@ -189,6 +190,14 @@ export function createHandler<D>(hub: Hub<D, any>, options: HandlerOptions = {})
  */
 function decideLater<T>(p: Promise<T>, req: Request, decided: (req: Request, r: T) => Response): Promise<Response> {
   return p.then((v) => decided(req, v));
+}
+
+/**
+ * Add the upgrade hook's headers to Deno's `101` response (Deno ≥ 2 leaves its headers mutable;
+ * iteration gives each `Set-Cookie` on its own).
+ */
+function appendHeaders(to: Headers, from: Headers): void {
+  for (const [name, value] of from) to.append(name, value);
 }
 
 /** Serve a hub with `Deno.serve`. Resolves once listening; rejects when it cannot listen (a port taken, say). */

@@ -215,6 +215,11 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     // ws would echo nothing or the client's first offer; the hub has already chosen.
     handleProtocols: (_offered, req) => admissions.get(req)?.protocol || false,
   });
+  // ws writes the 101 after this event, with the lines pushed here (the upgrade hook's headers).
+  wss.on("headers", (lines: string[], req: IncomingMessage) => {
+    const extra = admissions.get(req)?.responseHeaders;
+    if (extra) for (const [name, value] of extra) lines.push(`${name}: ${value}`);
+  });
   const driver: Driver<WebSocket> = {
     capabilities,
     send(ws, data) {

@@ -43,7 +43,8 @@ export interface HubOptions<D = SessionData> {
    * Decide an upgrade from the web-standard `Request` (headers, URL, cookies): return nothing
    * or `true` to accept, `{ data }` to accept with server-side data, `{ data, auth }` to accept
    * an already authenticated session (token at upgrade), `false` (403) or a `Response` to
-   * refuse (the client sees its status). Throwing refuses with 500 and reports to `error`.
+   * refuse (the client sees its status). An accepting object may also carry `headers` for the
+   * `101` response (a `Set-Cookie`, say). Throwing refuses with 500 and reports to `error`.
    */
   upgrade?(request: Request, info: UpgradeInfo): UpgradeResult<D> | Promise<UpgradeResult<D>>;
   /** A session opened (after the envelope `hello` is sent). */

@@ -14,13 +14,25 @@ import { shared, type HeaderReader } from "./wire.ts";
 /**
  * What the upgrade hook may return: nothing or `true` to accept; `{ data }` to accept with
  * initial server-side data; `{ data, auth }` to accept an already authenticated session (a
- * token checked at upgrade); `false` (403) or a `Response` to refuse with its status.
+ * token checked at upgrade); any of these with `headers` to add to the `101` response (a
+ * `Set-Cookie`, say); `false` (403) or a `Response` to refuse with its status.
  */
 export type UpgradeResult<D> =
   | void
   | undefined
   | boolean
-  | { readonly data?: D; readonly auth?: Omit<AuthResult<D>, "client" | "data"> }
+  | {
+    readonly data?: D;
+    readonly auth?: Omit<AuthResult<D>, "client" | "data">;
+    /**
+     * Headers to send with the `101 Switching Protocols` response, on every host: a plain object,
+     * `[name, value]` pairs (repeat a name for several `Set-Cookie`) or a `Headers`. The handshake's
+     * own headers (`Upgrade`, `Connection`, `Sec-WebSocket-*`) are the hub's to write; naming one,
+     * or a name or value `Headers` refuses, fails the upgrade like a throwing hook (500, reported
+     * to the `error` hook). Default: none.
+     */
+    readonly headers?: HeadersInit;
+  }
   | Response;
 
 /**
@@ -73,6 +85,11 @@ export interface Admission<D = SessionData> {
    * alive (Deno cannot read a request's headers once it has been answered)
    */
   readonly packedHeaders?: string;
+  /**
+   * Headers the upgrade hook asked to send with the `101` response (its `headers`), checked and
+   * normalised; `undefined` when none. An adapter's `accept` adds them to the subprotocol header.
+   */
+  readonly responseHeaders?: Headers;
 }
 
 /**
@@ -211,6 +228,22 @@ function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | null | undefined)?.then === "function";
 }
 
+/**
+ * The upgrade hook's `headers` for the `101` response, as a `Headers` (which refuses a name or
+ * value that is not valid HTTP, so nothing can be smuggled into the response head). Throws for a
+ * header of the handshake itself: those say what the hub negotiated, and a second copy would
+ * contradict it.
+ */
+function responseHeaders(init: HeadersInit): Headers {
+  const h = new Headers(init);
+  for (const name of h.keys()) {
+    if (name === "upgrade" || name === "connection" || name.startsWith("sec-websocket-")) {
+      throw new TypeError(`upgrade hook: the "${name}" header belongs to the WebSocket handshake and cannot be set`);
+    }
+  }
+  return h;
+}
+
 function hookFailed<D>(hub: Hub<D, any>, error: unknown): Response {
   hub.report(error);
   return new Response("upgrade hook failed", { status: 500 });
@@ -222,9 +255,17 @@ function accepted<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: 
   if (r === false) return new Response("forbidden", { status: 403 });
   const hooked = r && r !== true ? r : undefined;
   const data = hooked?.data !== undefined ? hooked.data : ({} as D);
+  let extra: Headers | undefined;
+  if (hooked?.headers !== undefined) {
+    try {
+      extra = responseHeaders(hooked.headers);
+    } catch (error) {
+      return hookFailed(hub, error);
+    }
+  }
   const a = new Accepted<D>(
     newId(), mode, protocol, data, shared(request.url), shared(info.remoteAddress ?? ""), hooked?.auth,
-    shared(packHeaders(request.headers)), "toRequest" in request ? request : request.headers,
+    shared(packHeaders(request.headers)), "toRequest" in request ? request : request.headers, extra,
   );
   if (hub.cluster && hub.resume && mode === "envelope") {
     // A resume token this instance does not know may name a session held by another instance:
@@ -251,6 +292,7 @@ class Accepted<D> implements Admission<D> {
     readonly auth: Omit<AuthResult<D>, "client" | "data"> | undefined,
     readonly packedHeaders: string,
     private readonly source: Headers | UpgradeRequest,
+    readonly responseHeaders: Headers | undefined,
   ) {}
 
   get headers(): Headers {

@@ -147,3 +147,29 @@ test("offline/online aware: a reconnect waiting out a long backoff while offline
   expect(back.attempts).toBe(1);
   expect(back.whoami).toMatchObject({ sid: back.sid });
 }, 60_000);
+
+test("a cookie the upgrade hook sets on the 101 is kept by Chromium and comes back with the next upgrade", async () => {
+  const base = `ws://127.0.0.1:${server.port}/ws`;
+  const seen = await page.evaluate(async (base) => {
+    const opened = (url: string) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error("no upgrade: " + url));
+      });
+    (await opened(base + "?headers=cookies")).close();
+    const visible = document.cookie; // a=1 is HttpOnly: the page never sees it
+    const ws = await opened(base);
+    const sid = await new Promise<string>((resolve) => {
+      ws.onmessage = (e) => resolve(e.data as string);
+      ws.send("__sid"); // the fixture answers a raw "__sid" with the session's id
+    });
+    (window as any).cookieSocket = ws; // open until the server side is read
+    return { visible, sid };
+  }, base);
+  expect(seen.visible).toBe("b=2");
+  // The session of the second upgrade saw both cookies in its request headers.
+  const cookie = (hub.get(seen.sid)?.headers.get("cookie") ?? "").split("; ").sort();
+  expect(cookie).toEqual(["a=1", "b=2"]);
+  await page.evaluate(() => (window as any).cookieSocket.close());
+}, 60_000);

@@ -3,7 +3,7 @@
  * look-alike origins, fail-closed resume, the in-flight request cap.
  */
 import { expect, test } from "bun:test";
-import { TestClient, upgradeStatus } from "./client.ts";
+import { TestClient, upgradeResponse, upgradeStatus } from "./client.ts";
 import type { Ctx } from "./conformance.ts";
 
 type F = Record<string, unknown>;
@@ -35,6 +35,34 @@ export function handshakeCases(ctx: Ctx): void {
     for (const o of ["https://app.example.com.evil.io", "https://evilapp.example.com", "null", "https://app.example.com.", "http://app.example.com", "https://app.example.com:8443"]) {
       expect(`${o} → ${await upgradeStatus(at, { Origin: o })}`).toBe(`${o} → 403`);
     }
+  });
+
+  test("the upgrade hook's headers go out with the 101, beside the negotiated subprotocol", async () => {
+    for (const q of ["headers=cookies", "headers=cookies&later=1", "headers=cookies&auth=frame"]) {
+      for (const protocol of [null, "wirehub.v1"]) {
+        const r = await upgradeResponse(base(`?${q}`), { "Sec-WebSocket-Protocol": protocol });
+        expect(`${q} ${protocol}: ${r.status}`).toBe(`${q} ${protocol}: 101`);
+        expect(r.headers.getSetCookie()).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/"]);
+        expect(r.headers.get("x-wirehub-test")).toBe("yes");
+        expect(r.headers.get("sec-websocket-protocol")).toBe(protocol);
+        expect(r.headers.get("sec-websocket-accept")).toBe("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="); // RFC 6455's example key
+      }
+    }
+    // a session opened this way works as any other
+    const c = await env("?headers=cookies");
+    expect(await c.call("whoami")).toMatchObject({ sid: c.sid });
+  });
+
+  test("upgrade hook headers that would rewrite the handshake, or that HTTP cannot carry, fail the upgrade with 500", async () => {
+    const o = await ctx.observer();
+    for (const which of ["handshake", "connection", "crlf"]) {
+      const r = await upgradeResponse(base(`?headers=${which}`));
+      expect(`${which}: ${r.status}`).toBe(`${which}: 500`);
+      expect(r.headers.get("x-injected")).toBeNull();
+      expect(r.headers.get("sec-websocket-accept")).toBeNull();
+    }
+    expect(await upgradeStatus(base())).toBe(101); // and the server still serves
+    expect(await o.call("whoami")).toMatchObject({ sid: o.sid });
   });
 
   test("catalogue 51: a malformed offset or a forged token fails closed with a fresh session", async () => {

@@ -52,8 +52,18 @@ function decide(url: URL): UpgradeResult<FixtureData> {
   const token = url.searchParams.get("token");
   if (token !== null && token !== "good-token") return new Response("bad token", { status: 401 });
   const data = { tag: url.searchParams.get("tag") ?? undefined, secret: `${SECRET_MARK}-upgrade` };
-  if (url.searchParams.get("auth") === "frame") return { data };
-  return { data, auth: token ? { alias: "token-user" } : {} };
+  const headers = responseHeaders(url.searchParams.get("headers"));
+  if (url.searchParams.get("auth") === "frame") return { data, headers };
+  return { data, auth: token ? { alias: "token-user" } : {}, headers };
+}
+
+/** `?headers=`: what the upgrade hook asks to send with the 101 (`cookies`, or a header it may not set). */
+function responseHeaders(which: string | null): HeadersInit | undefined {
+  if (which === "cookies") return [["set-cookie", "a=1; Path=/; HttpOnly"], ["set-cookie", "b=2; Path=/"], ["x-wirehub-test", "yes"]];
+  if (which === "handshake") return { "Sec-WebSocket-Accept": "forged" };
+  if (which === "connection") return { Connection: "close" };
+  if (which === "crlf") return { "x-wirehub-test": "a\r\nx-injected: 1" };
+  return undefined;
 }
 
 export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): Hub<FixtureData> {
