@@ -82,7 +82,8 @@ export interface HonoHandler {
    * unknown subprotocols, ...) are ordinary responses. An accepted upgrade answers a plain 200
    * that middleware may decorate; {@link fetch} or {@link attach} turns it into the upgrade,
    * unless something after the route changed the status. Headers middleware adds to an
-   * accepted upgrade are not sent: the 101 carries the handshake headers only. Mount it with
+   * accepted upgrade are not sent: the 101 carries the handshake headers and the `headers` the
+   * hub's `upgrade` hook returned (see `UpgradeResult`). Mount it with
    * `app.all` to let the hub answer a non-GET upgrade attempt with 405; with `app.get` such a
    * request gets Hono's own 404.
    */
