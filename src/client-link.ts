@@ -6,7 +6,7 @@
  * @module
  */
 import { backoffDelay, shouldReconnect } from "./client-backoff.ts";
-import type { ClientEvents, ClientOptions } from "./client-types.ts";
+import type { ClientEvents, ClientOptions, QueryParams } from "./client-types.ts";
 import { ClosedError, TimeoutError, WirehubError } from "./errors.ts";
 import { SUBPROTOCOL } from "./protocol.ts";
 
@@ -52,6 +52,8 @@ export class Link {
   #state: State = "connecting";
   #everOpened = false;
   #attempt = 0;
+  /** Counts every call of {@link #open}: a `query` answer for an older one is ignored. */
+  #opens = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #beatTimer: ReturnType<typeof setInterval> | undefined;
@@ -139,6 +141,7 @@ export class Link {
   /** Stop for good: close the socket, cancel every timer, forget the network listeners. */
   stop(code: number, reason: string): Promise<void> {
     clearTimeout(this.#timer);
+    clearTimeout(this.#helloTimer); // set while a `query` function is awaited, before any socket
     this.#watchNetwork(false);
     const ws = this.#ws;
     this.#state = "stopped";
@@ -153,7 +156,42 @@ export class Link {
 
   #open(): void {
     this.#state = "connecting";
+    const current = ++this.#opens;
+    const ms = this.#opts.connectTimeout ?? 10_000;
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = setTimeout(() => {
+      if (current !== this.#opens || this.#state !== "connecting") return;
+      this.#detach(LOCAL_DEAD, "no hello");
+      this.#lost(LOCAL_DEAD, `no hello within ${ms} ms`);
+    }, ms);
+    const q = this.#opts.query;
+    if (typeof q !== "function") return this.#dial(q);
+    let params: QueryParams | PromiseLike<QueryParams>;
+    try {
+      params = q();
+    } catch (error) {
+      return this.#queryFailed(error);
+    }
+    if (typeof (params as PromiseLike<QueryParams> | undefined)?.then !== "function") return this.#dial(params as QueryParams);
+    // Only the latest attempt goes on, and only while it is still connecting (not stopped, not restarted).
+    const still = (): boolean => current === this.#opens && this.#state === "connecting";
+    (params as PromiseLike<QueryParams>).then(
+      (p) => still() && this.#dial(p),
+      (error: unknown) => still() && this.#queryFailed(error),
+    );
+  }
+
+  #queryFailed(error: unknown): void {
+    clearTimeout(this.#helloTimer);
+    this.#lost(1006, "the query function failed", error);
+  }
+
+  /** Open a socket to the URL with `params`, the resume parameters and the subprotocols. */
+  #dial(params: QueryParams | undefined): void {
     const url = new URL(this.#url);
+    if (params) {
+      for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+    }
     if (this.#opts.resume !== false) {
       // Opt in to acknowledged delivery (PROTOCOL.md §8): only then does the server keep a replay buffer.
       url.searchParams.set("wh_ack", "1");
@@ -181,13 +219,6 @@ export class Link {
     ws.onclose = (e: CloseEvent) => ws === this.#ws && this.#lost(e.code, e.reason);
     // Errors are always followed by a close event; a listener must exist (the `ws` package throws otherwise).
     ws.onerror = () => {};
-    const ms = this.#opts.connectTimeout ?? 10_000;
-    clearTimeout(this.#helloTimer);
-    this.#helloTimer = setTimeout(() => {
-      if (ws !== this.#ws) return;
-      this.#detach(LOCAL_DEAD, "no hello");
-      this.#lost(LOCAL_DEAD, `no hello within ${ms} ms`);
-    }, ms);
   }
 
   #message(data: unknown): void {

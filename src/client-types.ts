@@ -46,6 +46,9 @@ export interface QueueOptions {
   readonly overflow?: "drop-oldest" | "reject";
 }
 
+/** Query parameters of a connection attempt; `undefined` and `null` values are left out. */
+export type QueryParams = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
 /** Options of {@link connect}. Every option has a default; none is required. */
 export interface ClientOptions {
   /**
@@ -60,12 +63,22 @@ export interface ClientOptions {
    * and emits `close`) with a `RemoteError` whose code is `auth_failed`. Default: none.
    */
   readonly auth?: unknown;
+  /**
+   * Query parameters added to the URL's own for every connection attempt: an object, or a
+   * function (which may return a promise) called before each attempt, the first and every
+   * reconnect, so a token the `upgrade` hook checks can be fetched fresh when the old one has
+   * expired. A function that throws or rejects fails that attempt: the first rejects
+   * {@link connect} with its error, a reconnect counts as a failed attempt and backs off. Waiting
+   * for it counts toward `connectTimeout`. Default: none.
+   */
+  readonly query?: QueryParams | (() => QueryParams | PromiseLike<QueryParams>);
   /** The WebSocket constructor. Default: `globalThis.WebSocket`. Required on Node 20 (`ws`). */
   readonly WebSocket?: WebSocketConstructor;
   /** Milliseconds a request waits for its answer before rejecting with `TimeoutError`. Default 10 000. */
   readonly requestTimeout?: number;
   /**
-   * Milliseconds from opening a socket to its `hello`. A first connection that misses it
+   * Milliseconds from the start of a connection attempt (a `query` function's wait included)
+   * to the socket's `hello`. A first connection that misses it
    * rejects {@link connect}; a reconnect that misses it counts as a failed attempt. Default 10 000.
    */
   readonly connectTimeout?: number;

@@ -33,7 +33,7 @@ export { backoffDelay, DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, shouldReconnect } f
 export type { BackoffOptions } from "./client-backoff.ts";
 export type {
   AuthResult, ClientEventName, ClientEvents, ClientOptions, EmitArgs, EventData, EventMap, EventName, HeartbeatOptions, Loose,
-  MethodName, PeerInfo, PresenceEvent, QueueOptions, ReconnectOptions, RequestArgs, RequestInput, RequestMap, RequestOptions,
+  MethodName, PeerInfo, PresenceEvent, QueryParams, QueueOptions, ReconnectOptions, RequestArgs, RequestInput, RequestMap, RequestOptions,
   RequestOutput, ServerInput, ServerMethodName, ServerOutput, ServerRequestMap, WebSocketConstructor,
 } from "./client-types.ts";
 export { QueueFullError } from "./client-outbox.ts";

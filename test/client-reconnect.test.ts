@@ -281,3 +281,90 @@ describe("requests across a disconnect never hang", () => {
     expect(await c.request("whoami")).toMatchObject({ sid: c.sid });
   });
 });
+
+describe("query parameters per attempt", () => {
+  test("a query object joins the URL's own; a query function runs before every attempt and may answer later", async () => {
+    const s = await server();
+    const fixed = await client(`${s.url}?keep=1`, { query: { tag: "fixed", skipped: undefined, none: null } });
+    expect(await fixed.request("whoami")).toMatchObject({ sid: fixed.sid, tag: "fixed" });
+    const session = s.hub.get(fixed.sid)!;
+    expect(new URL(session.url).searchParams.get("keep")).toBe("1");
+    expect(new URL(session.url).searchParams.has("skipped")).toBe(false);
+    expect(new URL(session.url).searchParams.has("none")).toBe(false);
+
+    let calls = 0;
+    // answered in a later macrotask, as a token fetched over the network would be
+    const c = await client(s.url, { query: () => new Promise((yes) => setTimeout(() => yes({ tag: `t${++calls}` }), 1)) });
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid, tag: "t1" });
+    const opened = next(c, "open");
+    await fixed.request("test/drop", { sid: c.sid, code: 1012, reason: "restart" });
+    expect((await opened).resumed).toBe(false);
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid, tag: "t2" });
+    expect(calls).toBe(2);
+  });
+
+  test("an upgrade token that must be fresh: a query function that fails on a reconnect counts as a failed attempt and backs off", async () => {
+    const s = await server();
+    let calls = 0;
+    const c = await client(s.url, {
+      query: () => {
+        if (++calls === 2) throw new Error("token service down");
+        return { token: "good-token" }; // the fixture's upgrade hook answers 401 to any other token
+      },
+    });
+    expect(await c.request("whoami")).toMatchObject({ alias: "token-user" });
+    const ctl = await client(s.url);
+    const closes: unknown[] = [];
+    const attempts: number[] = [];
+    c.onLifecycle("close", (e) => closes.push(e));
+    c.onLifecycle("reconnecting", (e) => attempts.push(e.attempt));
+    const opened = next(c, "open");
+    await ctl.request("test/drop", { sid: c.sid, code: 1012, reason: "restart" });
+    await opened;
+    expect(attempts).toEqual([1, 2]);
+    expect(closes).toEqual([
+      { code: 1012, reason: "restart", reconnect: true },
+      { code: 1006, reason: "the query function failed", reconnect: true },
+    ]);
+    expect(calls).toBe(3);
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid, alias: "token-user" });
+  });
+
+  test("a query function that fails on the first attempt rejects connect with its error", async () => {
+    const s = await server();
+    const thrown = new Error("no token yet");
+    expect(await connect(s.url, { ...FAST, query: () => Promise.reject(thrown) }).catch((e) => e)).toBe(thrown);
+    expect(await connect(s.url, { ...FAST, query: () => { throw thrown; } }).catch((e) => e)).toBe(thrown);
+    // one that never answers runs into connectTimeout, as a socket without hello would
+    const late = await connect(s.url, { ...FAST, connectTimeout: 50, query: () => new Promise(() => {}) }).catch((e) => e);
+    expect(late).toBeInstanceOf(ClosedError);
+    expect(String(late.message)).toContain("no hello within 50 ms");
+    expect(s.hub.sessions.size).toBe(0);
+  });
+
+  test("close() while a query function is pending: no socket is opened, and nothing keeps the client alive", async () => {
+    const s = await server();
+    let answer!: (q: { tag: string }) => void;
+    const c = new Client(s.url, { ...FAST, connectTimeout: 60_000, query: () => new Promise((yes) => (answer = yes)) });
+    const ready = c.ready().catch((e) => e);
+    await c.close();
+    expect(await ready).toBeInstanceOf(ClosedError);
+    answer({ tag: "late" });
+    // a session opened now would be on the server before a round trip of another client ends
+    const other = await client(s.url);
+    expect(await other.request("whoami")).toMatchObject({ sid: other.sid });
+    expect([...s.hub.sessions.keys()]).toEqual([other.sid]);
+    // In a process of its own: once closed, no timer of the client (its 60 s connect deadline
+    // among them) may keep the process running.
+    const script = `import { Client } from ${JSON.stringify(new URL("../src/client.ts", import.meta.url).pathname)};
+      const c = new Client(${JSON.stringify(s.url)}, { connectTimeout: 60000, query: () => new Promise(() => {}) });
+      c.ready().catch(() => {});
+      await c.close();
+      console.log("closed");`;
+    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "inherit" });
+    const exited = await Promise.race([proc.exited, new Promise<string>((r) => setTimeout(() => r("still running after 15 s"), 15_000))]);
+    if (exited !== 0) proc.kill();
+    expect(exited).toBe(0);
+    expect(await new Response(proc.stdout).text()).toBe("closed\n");
+  }, 30_000);
+});
