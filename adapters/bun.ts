@@ -134,11 +134,25 @@ export interface BunHandler {
   accept(req: Request, server: BunServer, admission: Admission<unknown>): boolean;
 }
 
-/** Build the handler pair for your own `Bun.serve({ fetch, websocket })`. */
+/** The seam of every hub with a Bun handler: a socket goes to the hub that admitted it. */
+const SEAMS = new WeakMap<object, Seam<unknown, BunSocket>>();
+/** Handlers made in this process; every one after the first prefixes its native topics. */
+let handlersMade = 0;
+
+/**
+ * Build the handler pair for your own `Bun.serve({ fetch, websocket })`. Several hubs can share
+ * one `Bun.serve` (one route each): call each hub's `upgrade` for its route and pass any one
+ * handler's `websocket`; every socket is handed to the hub that accepted it, and each hub's
+ * native topics are its own. Bun applies one set of socket limits per server (the message
+ * ceiling, the backpressure bound): those of the handler whose `websocket` is passed.
+ */
 export function createHandler<D>(hub: Hub<D, any>): BunHandler {
   // Frames without ropes: Bun's send would flatten each concatenated one (src/protocol.ts).
   useFlatFrames(true);
   let server: BunServer | undefined;
+  // Bun's topics are per server: a hub sharing one with others must not hear their groups.
+  // "" for the first handler, whose topic names stay as they are (no concatenation per send).
+  const prefix = handlersMade++ === 0 ? "" : `h${handlersMade}|`;
   const driver: Driver<BunSocket> = {
     capabilities,
     send(ws, data) {
@@ -148,12 +162,15 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
     close: (ws, code, reason) => ws.close(code, reason),
     ping: (ws) => void ws.ping(),
     bufferedAmount: (ws) => ws.getBufferedAmount(),
-    subscribe: (ws, topic) => ws.subscribe(topic),
-    unsubscribe: (ws, topic) => ws.unsubscribe(topic),
-    publish: (topic, data) => void server?.publish(topic, data),
-    publishExcept: (ws, topic, data) => void ws.publish(topic, data),
+    subscribe: (ws, topic) => ws.subscribe(prefix ? prefix + topic : topic),
+    unsubscribe: (ws, topic) => ws.unsubscribe(prefix ? prefix + topic : topic),
+    publish: (topic, data) => void server?.publish(prefix ? prefix + topic : topic, data),
+    publishExcept: (ws, topic, data) => void ws.publish(prefix ? prefix + topic : topic, data),
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, BunSocket>;
+  SEAMS.set(hub, seam);
+  /** The seam of a socket's hub: this one's, or (several hubs on one server) another handler's. */
+  const seamOf = (h: object | undefined): Seam<unknown, BunSocket> => (h === hub || h === undefined ? seam : SEAMS.get(h) ?? seam);
   const admit = (req: Request, info?: UpgradeInfo) => seam.upgrade(req, info);
   const accept = (req: Request, srv: BunServer, a: Admission<unknown>): boolean => {
     server = srv;
@@ -191,24 +208,24 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       open(ws) {
         const a = ws.data as Admission<unknown>;
         ws.data = undefined; // nothing, should open throw
-        ws.data = seam.open(ws, a);
+        ws.data = seamOf(a.hub).open(ws, a);
       },
       message(ws, data) {
         // One read of `ws.data` (a host getter) per frame. Bun calls `open` before any frame.
         const s = ws.data as Session<unknown> | undefined;
-        if (s) seam.message(s, data, ws);
+        if (s) (s.hub === hub ? seam : seamOf(s.hub)).message(s, data, ws);
       },
       close(ws, code, reason) {
         const s = ws.data;
-        if (s instanceof Session) seam.close(s, code, reason, ws);
+        if (s instanceof Session) seamOf(s.hub).close(s, code, reason, ws);
       },
       pong(ws) {
         const s = ws.data;
-        if (s instanceof Session) seam.pong(s);
+        if (s instanceof Session) seamOf(s.hub).pong(s);
       },
       ping(ws) {
         const s = ws.data;
-        if (s instanceof Session) seam.ping(s);
+        if (s instanceof Session) seamOf(s.hub).ping(s);
       },
     },
   };

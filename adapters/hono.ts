@@ -99,6 +99,23 @@ export interface HonoHandler {
 /** The status of the stand-in response for an accepted upgrade. */
 const ACCEPTED = 200;
 const handlers = new WeakMap<object, HonoHandler>();
+/** Each hub's own host handler: an accepted upgrade is completed by the hub that admitted it. */
+const hosts = new WeakMap<object, { readonly b?: bun.BunHandler; readonly d?: deno.DenoHandler }>();
+/**
+ * Upgrades a route accepted, by request, until the app's answer is known. One table for every hub:
+ * one app may mount several hubs, and whichever handler's `fetch` or `attach` runs it completes
+ * each upgrade with the hub that admitted it.
+ */
+const admitted = new WeakMap<Request, Admission<unknown>>();
+/** Node servers with this module's `upgrade` listener, and the app it runs: one per server. */
+const attached = new WeakMap<object, { readonly app: HonoApp; readonly detach: () => void }>();
+
+/** The app's verdict: the admission, if a route accepted and nothing after it refused. */
+function verdict(req: Request, res: Response): Admission<unknown> | Response {
+  const a = admitted.get(req);
+  admitted.delete(req);
+  return a && res.status === ACCEPTED ? a : res;
+}
 
 /** The peer address as each runtime puts it in Hono's `env`. */
 function remoteOf(c: HonoContext): string {
@@ -113,13 +130,7 @@ export function createHandler<D>(hub: Hub<D, any>): HonoHandler {
   const b = runtime === "bun" ? bun.createHandler(hub) : undefined;
   const d = runtime === "deno" ? deno.createHandler(hub) : undefined;
   const n = node?.createHandler(hub);
-  const admitted = new WeakMap<Request, Admission<unknown>>();
-  // The app's verdict: the admission, if the route accepted and nothing after it refused.
-  const verdict = (req: Request, res: Response): Admission<unknown> | Response => {
-    const a = admitted.get(req);
-    admitted.delete(req);
-    return a && res.status === ACCEPTED ? a : res;
-  };
+  hosts.set(hub, { b, d });
   const h: HonoHandler = {
     async upgrade(c) {
       const r = await (b ?? d ?? n)!.admit(c.req.raw, { remoteAddress: remoteOf(c) });
@@ -132,13 +143,28 @@ export function createHandler<D>(hub: Hub<D, any>): HonoHandler {
     fetch: (app) => async (req, env) => {
       const r = verdict(req, await app.fetch(req, env));
       if (r instanceof Response) return r;
-      if (d) return d.accept(req, r);
-      if (b?.accept(req, env as BunServer, r)) return undefined;
+      const host = (r.hub && hosts.get(r.hub)) || { b, d };
+      if (host.d) return host.d.accept(req, r);
+      if (host.b?.accept(req, env as BunServer, r)) return undefined;
       return new Response("upgrade failed", { status: 400 });
     },
     websocket: b?.websocket,
-    attach: (server, app) =>
-      n!.attach(server, { decide: async (request, incoming) => verdict(request, await app.fetch(request, { incoming, outgoing: undefined })) }),
+    attach: (server, app) => {
+      // One listener per server, whichever hubs the app mounts: a second would run the app again
+      // for every upgrade. The Node adapter completes each with the hub that admitted it.
+      const known = attached.get(server);
+      if (known) {
+        if (known.app !== app) throw new Error("wirehub/hono: this server already runs another Hono app's upgrades; mount every hub's route on one app");
+        return known.detach;
+      }
+      const off = n!.attach(server, { decide: async (request, incoming) => verdict(request, await app.fetch(request, { incoming, outgoing: undefined })) });
+      const detach = (): void => {
+        if (attached.get(server)?.detach === detach) attached.delete(server);
+        off();
+      };
+      attached.set(server, { app, detach });
+      return detach;
+    },
   };
   handlers.set(hub, h);
   return h;

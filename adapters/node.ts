@@ -168,6 +168,12 @@ function hold(sock: Duplex): boolean {
   return true;
 }
 
+/** Swallows a socket's errors while its upgrade is decided; one function for every handler, so any can remove it. */
+const ignore = (): void => {};
+
+/** How each hub with a Node handler completes an accepted upgrade: `decide` may answer for any of them. */
+const COMPLETERS = new WeakMap<object, (req: IncomingMessage, socket: Duplex, head: Buffer, a: Admission<unknown>) => void>();
+
 /** Build the handler for your own `http.Server`, `https.Server` or `@hono/node-server` server. */
 export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
   const admissions = new WeakMap<IncomingMessage, Admission<unknown>>();
@@ -247,7 +253,6 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     bufferedAmount: (ws) => ((ws as unknown as { _socket?: Duplex })._socket?.writableCorked ? 0 : ws.bufferedAmount),
   };
   const seam = hub.attach(driver) as unknown as Seam<unknown, WebSocket>;
-  const ignore = (): void => {};
   // Called by HubSocket.emit with the socket as `this`.
   function onMessage(this: WebSocket, data: Buffer, binary: boolean): void {
     const s = live.get(this);
@@ -281,9 +286,17 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
       return new Response("bad upgrade request", { status: 400 });
     });
     if (r instanceof Response) return refuse(socket, r);
+    // A `decide` that routes to several hubs (one Hono app) may answer with another hub's admission.
+    const other = r.hub !== undefined && r.hub !== hub ? COMPLETERS.get(r.hub) : undefined;
+    if (other) return other(req, socket, head, r);
+    complete(req, socket, head, r);
+  }
+
+  function complete(req: IncomingMessage, socket: Duplex, head: Buffer, r: Admission<unknown>): void {
     admissions.set(req, r);
     wss.handleUpgrade(req, socket, head, (ws) => opened(ws, socket, req, r)); // (ws drops a socket the peer closed while we decided)
   }
+  COMPLETERS.set(hub, complete);
 
   // Outside handleUpgrade's scope on purpose: nothing here may keep the upgrade's context alive.
   function opened(ws: WebSocket, socket: Duplex, req: IncomingMessage, r: Admission<unknown>): void {

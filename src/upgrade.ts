@@ -90,6 +90,11 @@ export interface Admission<D = SessionData> {
    * normalised; `undefined` when none. An adapter's `accept` adds them to the subprotocol header.
    */
   readonly responseHeaders?: Headers;
+  /**
+   * The hub that accepted the upgrade. Where several hubs share one host server (two routes of
+   * one `Bun.serve`), the adapter hands the socket to this hub whichever handler the host calls.
+   */
+  readonly hub?: Hub<D, any>;
 }
 
 /**
@@ -264,7 +269,7 @@ function accepted<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: 
     }
   }
   const a = new Accepted<D>(
-    newId(), mode, protocol, data, shared(request.url), shared(info.remoteAddress ?? ""), hooked?.auth,
+    hub, newId(), mode, protocol, data, shared(request.url), shared(info.remoteAddress ?? ""), hooked?.auth,
     shared(packHeaders(request.headers)), "toRequest" in request ? request : request.headers, extra,
   );
   if (hub.cluster && hub.resume && mode === "envelope") {
@@ -283,6 +288,7 @@ function accepted<D>(hub: Hub<D, any>, request: Request | UpgradeRequest, info: 
  */
 class Accepted<D> implements Admission<D> {
   constructor(
+    readonly hub: Hub<D, any>,
     readonly id: string,
     readonly mode: Mode,
     readonly protocol: string,
