@@ -164,8 +164,9 @@ export class Hub<D = SessionData, A = unknown> {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
     if (!s?.removeGroup(group)) return;
     const members = this.groupMap.get(group);
-    members?.delete(s);
-    if (members && members.size === 0) {
+    // Not a member here: a closed session's record of the groups it was in (see finishSession).
+    if (!members?.delete(s)) return;
+    if (members.size === 0) {
       this.groupMap.delete(group);
       this.groupKeys.delete(group);
       this.link.unsubscribe("g:" + group);

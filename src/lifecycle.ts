@@ -100,11 +100,16 @@ export function finishSession<D>(hub: Hub<D, any>, s: Session<D>, code: number, 
   }
   clearAuthTimer(s);
   hub.sessions.delete(s.id);
-  for (const g of s.groupNames()) hub.leave(s, g);
+  const groups = s.groupNames();
+  for (const g of groups) hub.leave(s, g);
   hub.presence.closed(s, info);
   if (hub.sharedBroker) hub.link.unsubscribe("s:" + s.id);
   s.failPending();
   // A quiet session was handed to another instance: it lives on there, so no close hook here.
-  if (hub.options.close && !s.quiet) runCloseHook(hub, s, code, reason);
+  if (hub.options.close && !s.quiet) {
+    // What it was in, for the hook to read (`session.groups`): a record, no membership behind it.
+    if (groups.length > 0) s.keepGroupRecord(groups);
+    runCloseHook(hub, s, code, reason);
+  }
   s.onClosed?.();
 }

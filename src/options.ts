@@ -54,7 +54,11 @@ export interface HubOptions<D = SessionData> {
    * no `hub.on` listener took. Without this hook such events get a `not_found` error frame.
    */
   message?(session: Session<D>, message: Message): void | Promise<void>;
-  /** A session closed, with the code and reason; `session.data` is still there (revoke tokens). Runs once. */
+  /**
+   * A session closed, with the code and reason. Runs once. `session.data` is still there (revoke
+   * tokens), and `session.groups` still lists the groups it was in: it has left them, so a send
+   * to one of them (telling the others it left) no longer reaches it.
+   */
   close?(session: Session<D>, code: number, reason: string): void | Promise<void>;
   /** Any error thrown by a hook or handler, or a host fault. Never throws back into the host. */
   error?(error: unknown, session?: Session<D>): void;

@@ -79,6 +79,32 @@ describe("hub", () => {
     expect(hub.groupKeys.size).toBe(0); // a group's shared name goes with its last member
   });
 
+  test("the close hook reads the groups the session was in; it has left them, and a later leave tells nobody", async () => {
+    const seen: unknown[] = [];
+    const hub = createHub({
+      presence: "groups",
+      upgrade: () => ({ auth: { alias: "user" } }),
+      close(s) {
+        seen.push({ groups: [...s.groups].sort(), stillMember: hub.members("a").has(s) });
+        for (const g of s.groups) hub.emit("left", s.id, { group: g }); // the usual reason to read them
+      },
+    });
+    const host = new MemoryHost(hub);
+    const [x, y] = [await host.connect(undefined, "wirehub.v1"), await host.connect(undefined, "wirehub.v1")];
+    for (const g of ["a", "b"]) hub.join(x.session, g);
+    hub.join(y.session, "a");
+    x.session.close(1000, "done");
+    expect(await until(y, (f) => f.e === "left")).toMatchObject({ t: "evt", d: x.session.id });
+    expect(seen).toEqual([{ groups: ["a", "b"], stillMember: false }]);
+    expect(parsed(x).some((f) => f.e === "left")).toBe(false); // it had left before the hook's sends
+    const frames = y.frames.length;
+    hub.leave(x.session, "a"); // a record, not a membership: no presence event, no change
+    hub.join(x.session, "c"); // a closed session joins nothing
+    expect(y.frames.length).toBe(frames);
+    expect([...hub.members("a")]).toEqual([y.session]);
+    expect([...hub.groups()]).toEqual(["a"]);
+  });
+
   test("a session keeps the upgrade headers but the handshake's own", async () => {
     const hub = createHub();
     const host = new MemoryHost(hub);
