@@ -108,7 +108,7 @@ export function finishSession<D>(hub: Hub<D, any>, s: Session<D>, code: number, 
   // A quiet session was handed to another instance: it lives on there, so no close hook here.
   if (hub.options.close && !s.quiet) {
     // What it was in, for the hook to read (`session.groups`): a record, no membership behind it.
-    if (groups.length > 0) s.keepGroupRecord(groups);
+    if (groups.length > 0) s.gs = groups;
     runCloseHook(hub, s, code, reason);
   }
   s.onClosed?.();

@@ -273,11 +273,6 @@ export class Session<D = SessionData> {
     return this.gs === undefined ? [] : [...this.gs];
   }
 
-  /** @internal a closed session's groups, as they were: read-only, no hub membership behind them */
-  keepGroupRecord(names: readonly string[]): void {
-    this.gs = names;
-  }
-
   /** @internal add a group name; `false` when the session was in it already */
   addGroup(group: string): boolean {
     if (smallHas(this.gs, group)) return false;

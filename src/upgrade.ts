@@ -91,8 +91,8 @@ export interface Admission<D = SessionData> {
    */
   readonly responseHeaders?: Headers;
   /**
-   * The hub that accepted the upgrade. Where several hubs share one host server (two routes of
-   * one `Bun.serve`), the adapter hands the socket to this hub whichever handler the host calls.
+   * The hub that accepted the upgrade. Where several hubs share one host server (a route each),
+   * the adapter hands the socket to this hub whichever hub's handler the host calls.
    */
   readonly hub?: Hub<D, any>;
 }
