@@ -1,7 +1,8 @@
 /**
  * Two hubs behind one Hono app, one route each (`/a`, `/b`), on whichever runtime runs this file
  * (Bun, Deno, or Node bundled by test/spawn.ts): the server is given hub A's handler only (Bun's
- * `websocket`, the `fetch` wrapper) and, on Node, both hubs attach to the one server. Prints its
+ * `websocket`, the `fetch` wrapper) and, on Node, both hubs attach to the one server (and a
+ * second app's attach must be refused, or the entry fails before it starts). Prints its
  * URL, stops on SIGTERM. Each hub answers request `name` with its name, echoes raw frames with
  * its name in front, broadcasts event `shout` to its `lobby` (everyone joins it at upgrade), and
  * on request `announce` sends `news` to its lobby and `all` to everyone.
@@ -51,6 +52,15 @@ if ("Bun" in globalThis) {
   });
   a.attach(s, app);
   createHandler(hubs[1]).attach(s, app); // the same app on the same server: one listener still
+  // Another app on the same server is refused (two listeners would both answer every upgrade):
+  // without the error this entry stops here and the test fails to start it.
+  let refused = false;
+  try {
+    createHandler(hubs[1]).attach(s, new Hono());
+  } catch {
+    refused = true;
+  }
+  if (!refused) throw new Error("a second Hono app on one server was not refused");
   url = `ws://127.0.0.1:${(s.address() as { port: number }).port}`;
   stop = async () => {
     await closeHubs();
