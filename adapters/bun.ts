@@ -71,6 +71,8 @@ export interface BunWebSocketHandler {
   pong(ws: BunSocket): void;
   /** Largest frame Bun accepts, in bytes. */
   maxPayloadLength: number;
+  /** permessage-deflate with clients that offer it: the hub's `compression` option. */
+  perMessageDeflate: boolean;
 }
 declare const Bun: {
   serve(options: {
@@ -90,6 +92,7 @@ export const capabilities: Capabilities = {
   bufferedAmount: true,
   hibernation: false,
   validatesUtf8: true,
+  compression: true,
 };
 
 /** Options of {@link serve}. */
@@ -202,6 +205,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       // (120 s by default) and automatic pings would close or ping behind the policy's back.
       idleTimeout: 0,
       sendPings: false,
+      perMessageDeflate: hub.options.compression ?? false,
       // Native publishes bypass the core's per-send check: let Bun apply the same bound.
       backpressureLimit: hub.options.backpressure?.maxBuffered ?? 1 << 20,
       closeOnBackpressureLimit: (hub.options.backpressure?.policy ?? "close") === "close",

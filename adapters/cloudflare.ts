@@ -65,6 +65,7 @@ export const capabilities: Capabilities = {
   bufferedAmount: false, // the server socket has no bufferedAmount
   hibernation: true,
   validatesUtf8: false, // workerd delivers invalid UTF-8 to the app as lossy text (U+FFFD)
+  compression: false, // workerd negotiates (or not) by its own settings, not the hub's option
 };
 
 /** Options of {@link createHandler} and {@link createDurableObject}. */

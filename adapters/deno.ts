@@ -49,6 +49,7 @@ export const capabilities: Capabilities = {
   bufferedAmount: true,
   hibernation: false,
   validatesUtf8: true, // it drops the connection without a close frame
+  compression: false, // Deno.upgradeWebSocket negotiates no extension
 };
 
 /** Options of {@link createHandler}. */

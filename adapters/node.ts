@@ -23,7 +23,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { Admission, Capabilities, Driver, HeaderReader, Hub, Seam, Session, UpgradeInfo, UpgradeRequest, ServerHandle } from "../src/mod.ts";
 
 /** What Node (with `ws`) can do, as the conformance suite reads it. */
-export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false, validatesUtf8: true };
+export const capabilities: Capabilities = { protocolPing: true, nativePubSub: false, bufferedAmount: true, hibernation: false, validatesUtf8: true, compression: true };
 
 /** Decides one upgrade: an admission to accept, or the `Response` to write back instead (or a promise of either). */
 export type Decide = (request: Request, req: IncomingMessage) => Admission<unknown> | Response | Promise<Admission<unknown> | Response>;
@@ -218,6 +218,7 @@ export function createHandler<D>(hub: Hub<D, any>): NodeHandler {
     clientTracking: false, // the hub tracks sessions; a second set would only cost memory
     // At ws's own limit the hook would see 1006 (see below): the core enforces the exact one, ws caps memory.
     maxPayload: Math.max(2 * (hub.options.maxMessageSize ?? 1 << 20), 1 << 16),
+    perMessageDeflate: hub.options.compression ?? false,
     // ws would echo nothing or the client's first offer; the hub has already chosen.
     handleProtocols: (_offered, req) => admissions.get(req)?.protocol || false,
   });

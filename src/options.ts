@@ -134,6 +134,16 @@ export interface HubOptions<D = SessionData> {
   brokerState?(up: boolean, error?: unknown): void;
   /** Largest incoming message in bytes; bigger ones close the session with 1009. Default 1 MiB. */
   readonly maxMessageSize?: number;
+  /**
+   * Negotiate permessage-deflate (RFC 7692) with clients that offer it, where the hub decides
+   * (`capabilities.compression`: Bun and Node; Deno never negotiates it, and on Durable Objects
+   * the runtime decides).
+   * Text that repeats itself (JSON) shrinks several-fold on the wire, at a CPU cost on every
+   * compressed frame both ways; Node's `ws` compresses messages of 1 KiB and more and keeps a
+   * zlib context per connection. `maxMessageSize` applies to the message once inflated. Default
+   * `false`.
+   */
+  readonly compression?: boolean;
   /** Milliseconds a server→client request waits for its answer. Default 10 000. */
   readonly requestTimeout?: number;
   /**

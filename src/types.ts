@@ -30,6 +30,12 @@ export interface Capabilities {
    * hands the app lossy text, with U+FFFD for each bad sequence.
    */
   readonly validatesUtf8: boolean;
+  /**
+   * The hub's `compression` option decides whether permessage-deflate is negotiated (Bun, Node).
+   * Where `false`, the host decides alone: Deno never negotiates it; on Durable Objects it is the
+   * runtime's choice. Default `false`.
+   */
+  readonly compression?: boolean;
 }
 
 /**

@@ -6,7 +6,7 @@
  * on, the bad connection ends, the process lives.
  */
 import { expect, test } from "bun:test";
-import { upgradeResponse } from "./client.ts";
+import { TestClient, upgradeResponse } from "./client.ts";
 import type { Ctx } from "./conformance.ts";
 import { closePayload, frame, RawFrames, text, type Ending } from "./frames.ts";
 
@@ -41,6 +41,36 @@ export function frameCases(ctx: Ctx): void {
       expect(took).toBeLessThan(2000); // linear parsing: milliseconds; a ReDoS would take far longer
     }
     expect((await upgradeResponse(base())).status).toBe(101); // the server still serves
+  });
+
+  test("compression: where the hub decides, off by default and negotiated with `compression` on; messages round-trip either way", async () => {
+    const offer = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
+    const byDefault = (await upgradeResponse(base(), offer)).headers.get("sec-websocket-extensions");
+    const v = await ctx.variant({ compression: true, maxMessageSize: 64 * 1024 });
+    const at = v.url.replace(/\/?$/, "/");
+    const negotiated = (await upgradeResponse(at, offer)).headers.get("sec-websocket-extensions");
+    if (ctx.caps.compression) {
+      expect(byDefault).toBeNull();
+      expect(negotiated).toStartWith("permessage-deflate");
+    } else {
+      // the host decides, whatever the option says (Deno: never; workerd: its own settings)
+      expect(negotiated).toBe(byDefault);
+    }
+    // Bun's WebSocket client offers it: a large, repetitive payload both ways, and a small one
+    const c = await TestClient.envelope(at);
+    try {
+      if (ctx.caps.compression) expect(c.ws.extensions).toStartWith("permessage-deflate");
+      const big = JSON.stringify(Array.from({ length: 600 }, (_, i) => ({ id: i, name: "player", score: i * 7 })));
+      for (const d of [big, "small"]) {
+        c.send({ t: "evt", e: "echo", d });
+        expect(await c.frame((f) => f.e === "echo" && f.d === d)).toMatchObject({ t: "evt", d });
+      }
+      // the size limit reads the inflated message: 64 KiB of zeros deflate to a few hundred bytes
+      c.send({ t: "evt", e: "echo", d: "0".repeat(70 * 1024) });
+      expect((await c.closed).code).toBe(1009);
+    } finally {
+      c.close();
+    }
   });
 
   /** The portable property of a refused frame: the connection ends (1002/1007 or TCP), nothing reached the app. */

@@ -99,7 +99,7 @@ function coreCases(ctx: Ctx): void {
   const { base, env, raw, track, observer } = ctx;
   const caps = ctx.caps;
   test("declares its capabilities", () => {
-    for (const k of ["protocolPing", "nativePubSub", "bufferedAmount", "hibernation", "validatesUtf8"] as const) expect(typeof caps[k]).toBe("boolean");
+    for (const k of ["protocolPing", "nativePubSub", "bufferedAmount", "hibernation", "validatesUtf8", "compression"] as const) expect(typeof caps[k]).toBe("boolean");
   });
 
   test("raw mode echoes text and binary frames unchanged", async () => {

@@ -13,7 +13,7 @@ export type FixtureData = { tag?: string; user?: string; secret: string };
 /** The JSON-serialisable hub options a test may override per server. */
 export type FixtureOverrides = Pick<
   HubOptions<FixtureData>,
-  "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode" | "rateLimit" | "backpressure" | "maxSessions" | "maxSessionsPerAddress" | "limits" | "origins" | "authTimeout"
+  "ping" | "idleTimeout" | "rawPing" | "maxMessageSize" | "resume" | "mode" | "rateLimit" | "backpressure" | "maxSessions" | "maxSessionsPerAddress" | "limits" | "origins" | "authTimeout" | "compression"
 >;
 
 /** Overrides a child-process server reads from its environment (WIREHUB_FIXTURE, JSON). */
