@@ -139,9 +139,9 @@ export interface HubOptions<D = SessionData> {
    * (`capabilities.compression`: Bun and Node; Deno never negotiates it, and on Durable Objects
    * the runtime decides).
    * Text that repeats itself (JSON) shrinks several-fold on the wire, at a CPU cost on every
-   * compressed frame both ways; Node's `ws` compresses messages of 1 KiB and more and keeps a
-   * zlib context per connection. `maxMessageSize` applies to the message once inflated. Default
-   * `false`.
+   * compressed frame both ways; Node's `ws` compresses messages of 1 KiB and more and, from a
+   * connection's first compressed message on, keeps zlib streams for it. `maxMessageSize`
+   * applies to the message once inflated. Default `false`.
    */
   readonly compression?: boolean;
   /** Milliseconds a server→client request waits for its answer. Default 10 000. */
