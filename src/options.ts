@@ -137,9 +137,8 @@ export interface HubOptions<D = SessionData> {
   /**
    * Negotiate permessage-deflate (RFC 7692) with clients that offer it, where the hub decides
    * (`capabilities.compression`: Bun and Node; Deno never negotiates it, and on Durable Objects
-   * the runtime decides).
-   * Text that repeats itself (JSON) shrinks several-fold on the wire, at a CPU cost on every
-   * compressed frame both ways; Node's `ws` compresses messages of 1 KiB and more and, from a
+   * the runtime decides). It trades CPU on every compressed frame, both ways, for bytes on the
+   * wire; Node's `ws` compresses messages of 1 KiB and more and, from a
    * connection's first compressed message on, keeps zlib streams for it. `maxMessageSize`
    * applies to the message once inflated. Default `false`.
    */
