@@ -3,28 +3,11 @@
  * (Bun, Deno, or Node bundled by test/spawn.ts): the server is given hub A's handler only (Bun's
  * `websocket`, the `fetch` wrapper) and, on Node, both hubs attach to the one server (and a
  * second app's attach must be refused, or the entry fails before it starts). Prints its
- * URL, stops on SIGTERM. Each hub answers request `name` with its name, echoes raw frames with
- * its name in front, broadcasts event `shout` to its `lobby` (everyone joins it at upgrade), and
- * on request `announce` sends `news` to its lobby and `all` to everyone.
+ * URL, stops on SIGTERM. The hubs: ./two-hubs.ts.
  */
 import { Hono } from "hono";
 import { createHandler, upgrade } from "../../adapters/hono.ts";
-import { createHub } from "../../src/mod.ts";
-
-function makeHub(name: string) {
-  const hub = createHub({
-    upgrade: () => ({ auth: { groups: ["lobby"] } }),
-    message: (s, m) => void s.send(`${name}:${String(m.data)}`),
-  });
-  hub.handle("name", () => name);
-  hub.handle("announce", () => {
-    hub.emit("news", `${name}'s lobby`, { group: "lobby" });
-    hub.emit("all", `everyone on ${name}`);
-    return true;
-  });
-  hub.on("shout", (d, s) => s.broadcast("shout", `${name}:${String(d)}`, { group: "lobby" }));
-  return hub;
-}
+import { makeHub } from "./two-hubs.ts";
 
 const hubs = [makeHub("A"), makeHub("B")] as const;
 const app = new Hono();
