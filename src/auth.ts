@@ -29,7 +29,7 @@ export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult
   s.authenticated = true;
   clearAuthTimer(s);
   hub.presence.identify(s, r.alias ?? undefined, r.available ?? true, r.publicData);
-  hub.authenticated(s);
+  hub.authenticatedSubscriptions(s);
   for (const g of r.groups ?? []) hub.join(s, g);
   hub.persist(s);
 }

@@ -333,18 +333,14 @@ export class Hub<D = SessionData, A = unknown> {
     ringAck(s, seq);
   }
 
-  /** @internal a session became authenticated: it now receives everyone and group sends */
-  authenticated(s: Session<D>): void {
-    this.authenticatedSubscriptions(s);
-  }
-
-  /** @internal (re)subscribe an authenticated session's socket to its host topics */
+  /** @internal a session became (or came back) authenticated: (re)subscribe its socket to its host topics */
   authenticatedSubscriptions(s: Session<D>): void {
     const d = this.driver;
     if (!d?.subscribe) return;
     if (this.everyoneTopic) d.subscribe(s.socket, hostTopic(s.mode));
     const gs = s.gs; // read in place: no copy per session
-    if (gs !== undefined) for (const g of gs) d.subscribe(s.socket, hostTopic(s.mode, g));
+    if (typeof gs === "string") d.subscribe(s.socket, hostTopic(s.mode, gs));
+    else if (gs !== undefined) for (const g of gs) d.subscribe(s.socket, hostTopic(s.mode, g));
   }
 
   /** @internal before the first native send to everyone: subscribe every session that receives such sends */

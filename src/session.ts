@@ -9,7 +9,7 @@ import type { Hub } from "./hub.ts";
 import type { Ring } from "./resume.ts";
 import type { Bucket } from "./limits.ts";
 import { awaitAnswer, failAll, Rare, settlePending, type Pending } from "./session-rare.ts";
-import { smallAdd, smallDelete, smallHas, smallSize, type SmallSet } from "./small-set.ts";
+import { smallAdd, smallDelete, smallHas, smallList, smallSize, type SmallSet } from "./small-set.ts";
 import { packHeaders, rawFrame, unpackHeaders, wireCloseCode, wireCloseReason } from "./wire.ts";
 
 export { packHeaders, rawFrame, unpackHeaders, wireCloseCode, wireCloseReason } from "./wire.ts";
@@ -78,8 +78,8 @@ export class Session<D = SessionData> {
   /** @internal */
   readonly hub: Hub<D, any>;
   /**
-   * @internal group names: none, an array of up to {@link FEW_GROUPS} (built anew on each change,
-   * so it never carries spare capacity), or a `Set` past that or once {@link groups} was read
+   * @internal group names: none, one (the name), an array of up to {@link FEW_GROUPS} (built anew
+   * on each change, so it never carries spare capacity), or a `Set` past that or once {@link groups} was read
    */
   gs: SmallSet = undefined;
   /** @internal */
@@ -255,7 +255,7 @@ export class Session<D = SessionData> {
     const g = this.gs;
     if (g === undefined) return EMPTY;
     // A live view: from now on the names are kept in this Set, which later joins and leaves update.
-    return g instanceof Set ? g : (this.gs = new Set(g));
+    return g instanceof Set ? g : (this.gs = new Set(typeof g === "string" ? [g] : g));
   }
 
   /** @internal whether the session is in `group` */
@@ -270,7 +270,7 @@ export class Session<D = SessionData> {
 
   /** @internal a copy of the session's group names */
   groupNames(): string[] {
-    return this.gs === undefined ? [] : [...this.gs];
+    return smallList(this.gs);
   }
 
   /** @internal add a group name; `false` when the session was in it already */

@@ -131,6 +131,36 @@ describe("Bun native fan-out", () => {
     expect(firstRaw.got).toEqual(["1", "hi", "2"]);
   });
 
+  test("groups joined before authentication take their topics at authentication: one group and several", async () => {
+    // The session keeps one group name as the string itself and several as an array: both reach Bun's topics.
+    const hub = createHub({
+      authenticate: () => ({}),
+      open: (s) => {
+        for (const g of new URL(s.url).searchParams.get("group")!.split(",")) hub.join(s, g);
+      },
+    });
+    const server = await serve(hub, { port: 0, hostname: "127.0.0.1" });
+    stops.push(() => server.stop());
+    const topics: string[] = [];
+    const d = hub.driver!;
+    const subscribe = d.subscribe!.bind(d);
+    d.subscribe = (ws, topic) => (topics.push(topic), subscribe(ws, topic));
+    const one = await client(server.url, "solo");
+    const many = await client(server.url, "a,b,c");
+    stops.push(async () => [one, many].forEach((c) => c.ws.close()));
+    expect(topics).toEqual([]); // not authenticated: no topic yet
+    for (const c of [one, many]) {
+      c.ws.send(JSON.stringify({ t: "auth", id: 1, d: {} }));
+      await c.next((f) => f.t === "res");
+    }
+    expect(topics).toEqual(["e:solo", "e:a", "e:b", "e:c"]);
+    for (const g of ["solo", "a", "b", "c"]) hub.emit("to", g, { group: g });
+    await one.next((f) => f.e === "to" && f.d === "solo");
+    await many.next((f) => f.e === "to" && f.d === "c");
+    expect(one.frames.filter((f) => f.e === "to").map((f) => f.d)).toEqual(["solo"]);
+    expect(many.frames.filter((f) => f.e === "to").map((f) => f.d)).toEqual(["a", "b", "c"]);
+  });
+
   test("a session excluded on this instance is still skipped when the rest goes out natively", async () => {
     const broker = new MemoryBroker();
     const one = createHub({ broker, upgrade: () => ({ auth: { groups: ["room"] } }) });

@@ -79,6 +79,49 @@ describe("hub", () => {
     expect(hub.groupKeys.size).toBe(0); // a group's shared name goes with its last member
   });
 
+  test("a session's groups through none, one, a few and many names, and back", async () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    const { session: s } = await host.connect();
+    const names = (): string[] => [...s.groups].sort();
+    const check = (expected: string[]) => {
+      expect(s.groupCount).toBe(expected.length);
+      expect(s.groupNames().sort()).toEqual(expected);
+      for (const g of ["g0", "g1", "g5", "g9"]) expect(s.inGroup(g)).toBe(expected.includes(g));
+      for (const g of expected) expect(hub.members(g).has(s)).toBe(true);
+    };
+    check([]);
+    hub.join(s, "g0"); // one name
+    check(["g0"]);
+    hub.join(s, "g0"); // already in it
+    check(["g0"]);
+    hub.join(s, "g1"); // two
+    check(["g0", "g1"]);
+    hub.leave(s, "g0"); // back to one: the other name stays
+    check(["g1"]);
+    hub.join(s, "g0");
+    hub.leave(s, "g0");
+    check(["g1"]);
+    hub.leave(s, "g1");
+    check([]);
+    expect([...hub.groups()]).toEqual([]);
+    const all = Array.from({ length: 10 }, (_, i) => "g" + i); // past the few kept in an array
+    for (const g of all) hub.join(s, g);
+    check(all);
+    for (const g of all.slice(1)) hub.leave(s, g);
+    check(["g0"]);
+    // Read while in one group: a live view that later joins and leaves update.
+    const { session: t } = await host.connect();
+    hub.join(t, "room-x");
+    const view = t.groups;
+    expect([...view]).toEqual(["room-x"]);
+    hub.join(t, "room-y");
+    hub.leave(t, "room-x");
+    expect([...view]).toEqual(["room-y"]);
+    expect(names()).toEqual(["g0"]);
+    expect(s.groupNames()).not.toBe(s.groupNames()); // a copy each time
+  });
+
   test("the close hook reads the groups the session was in; it has left them, and a later leave tells nobody", async () => {
     const seen: unknown[] = [];
     const hub = createHub({
