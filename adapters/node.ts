@@ -42,7 +42,7 @@ export interface ServeOptions {
   readonly port?: number;
   /** Interface to bind. Default: Node's default (all interfaces). */
   readonly hostname?: string;
-  /** Only upgrade requests on this path; others get 404. Default: every path. */
+  /** Only upgrade requests on this path; others go to `fetch` (404 without one). Default: every path. */
   readonly path?: string;
   /** Answer plain HTTP requests. Default: 426. */
   readonly fetch?: (request: Request) => Response | Promise<Response>;
@@ -348,6 +348,19 @@ async function respond(req: IncomingMessage, res: ServerResponse, fetch?: ServeO
   else res.end();
 }
 
+/** An upgrade request for another path than the hub's: `fetch`'s answer, 404 without one, 500 if it throws. */
+async function elsewhere(req: IncomingMessage, socket: Duplex, path: string, fetch?: ServeOptions["fetch"]): Promise<void> {
+  if ((req.url ?? "/").split("?")[0] === path) return;
+  socket.on("error", ignore);
+  let r: Response;
+  try {
+    r = fetch ? await fetch(toRequest(req)) : new Response("not found", { status: 404 });
+  } catch {
+    r = new Response(null, { status: 500 });
+  }
+  await refuse(socket, r);
+}
+
 /** Serve a hub on its own `http` (or, with `tls`, `https`) server. Resolves once listening. */
 export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Promise<ServerHandle> {
   const h = createHandler(hub);
@@ -355,6 +368,10 @@ export async function serve<D>(hub: Hub<D, any>, options: ServeOptions = {}): Pr
     void respond(req, res, options.fetch).catch(() => res.headersSent ? res.destroy() : res.writeHead(500).end());
   const server: Server = options.tls ? httpsServer(options.tls, listener) : httpServer(listener);
   h.attach(server, { path: options.path });
+  const path = options.path;
+  // As on Bun and Deno, an upgrade elsewhere than `path` goes to `fetch` (404 without one); the
+  // hub's own listener leaves it alone, as there is another listener.
+  if (path) server.on("upgrade", (req: IncomingMessage, socket: Duplex) => void elsewhere(req, socket, path, options.fetch).catch(() => socket.destroy()));
   server.listen(options.port ?? 0, options.hostname);
   await once(server, "listening"); // rejects on "error" (port in use, ...)
   const { address, port } = server.address() as AddressInfo;
