@@ -11,14 +11,7 @@
  *   malformed frame gets an `err` frame while the session stays open.
  */
 import { createHub } from "wirehub";
-
-// The same `serve` on every host: only the import path changes. Literal paths, so a bundler
-// (the Node route) can follow them.
-const { serve } = "Bun" in globalThis
-  ? await import("wirehub/bun")
-  : "Deno" in globalThis
-    ? await import("wirehub/deno")
-    : await import("wirehub/node");
+import { serve } from "wirehub/server"; // Bun.serve, Deno.serve or node:http + ws: whichever runtime runs this
 
 const hub = createHub({
   message(session, msg) {

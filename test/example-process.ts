@@ -1,4 +1,4 @@
-/** Run an example as its README says (`bun run <file>`), on a free port, and find its URL. */
+/** Run an example as its README says (`bun run <file>`, or another runtime's command), on a free port, and find its URL. */
 import { spawn, type Subprocess } from "bun";
 
 export interface Example {
@@ -16,12 +16,18 @@ export async function freePort(): Promise<number> {
 }
 
 /** Start `bun run <file>` with PORT set; resolves with the ws:// URL the example prints. */
-export async function startExample(file: string, env: Record<string, string> = {}): Promise<Example> {
+export function startExample(file: string, env: Record<string, string> = {}): Promise<Example> {
+  return startCommand([process.execPath, "run", file], env);
+}
+
+/** Start `cmd` (an example under any runtime) with PORT set; resolves with the ws:// URL it prints. */
+export async function startCommand(cmd: string[], env: Record<string, string> = {}, ms = 15_000): Promise<Example> {
+  const file = cmd.join(" ");
   const port = await freePort();
-  const proc = spawn([process.execPath, "run", file], { env: { ...process.env, PORT: String(port), ...env }, stdout: "pipe", stderr: "inherit" });
+  const proc = spawn(cmd, { env: { ...process.env, PORT: String(port), ...env }, stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let out = "";
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + ms;
   while (!/(wss?|https?):\/\/\S+/.test(out)) {
     if (Date.now() > deadline) throw new Error(`${file} printed no URL: ${out}`);
     const { value, done } = await reader.read();

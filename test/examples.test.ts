@@ -3,15 +3,67 @@
  * free port), exercised with bare WebSockets and the wirehub client.
  */
 import { afterAll, expect, test } from "bun:test";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { connect, RemoteError } from "../src/client.ts";
 import type { TodoApi } from "../examples/rpc-api.ts";
 import { TestClient, upgradeStatus } from "./client.ts";
-import { startExample, type Example } from "./example-process.ts";
+import { startCommand, startExample, type Example } from "./example-process.ts";
 
 const running: Example[] = [];
 afterAll(async () => {
   for (const e of running) await e.stop();
 });
+
+const root = join(import.meta.dir, "..");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+
+/** The README's quick start on each runtime, as its npm scripts run it. */
+async function startEcho(runtime: "bun" | "deno" | "node"): Promise<Example> {
+  const scripts = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  if (runtime === "bun") {
+    expect(scripts.echo).toBe("bun run examples/echo.ts");
+    return startExample("examples/echo.ts");
+  }
+  if (runtime === "deno") {
+    expect(scripts["echo:deno"]).toBe("deno run -A examples/echo.ts");
+    return startCommand([bin("deno"), "run", "-A", "examples/echo.ts"], {}, 60_000);
+  }
+  // `npm run echo:node` is "esbuild … --outfile=.artifacts/echo.mjs && node .artifacts/echo.mjs":
+  // the same build into a file of this test's own, then node on it (a signal reaches node itself).
+  const [build, run] = scripts["echo:node"]!.split(" && ");
+  expect(run).toBe("node .artifacts/echo.mjs");
+  const outfile = `.artifacts/echo-${process.pid}.mjs`;
+  const esbuild = Bun.spawnSync(["sh", "-c", build!.replace("--outfile=.artifacts/echo.mjs", `--outfile=${outfile}`)], {
+    cwd: root, env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` }, stderr: "pipe",
+  });
+  if (esbuild.exitCode !== 0) throw new Error(`echo:node build failed: ${esbuild.stderr}`);
+  const ex = await startCommand(["node", outfile]);
+  return { ...ex, stop: () => ex.stop().finally(() => rmSync(join(root, outfile), { force: true })) };
+}
+
+for (const runtime of ["bun", "deno", "node"] as const) {
+  test(`echo (the quick start) on ${runtime}: wirehub/server picks the host; bare frames and envelope events come back`, async () => {
+    const ex = await startEcho(runtime);
+    running.push(ex);
+    const bare = await TestClient.connect(ex.url);
+    bare.send("hello");
+    expect(await bare.next()).toBe("hello");
+    bare.send(new Uint8Array([0, 1, 2, 255]));
+    expect(new Uint8Array((await bare.next()) as ArrayBuffer)).toEqual(new Uint8Array([0, 1, 2, 255]));
+    const env = await TestClient.envelope(ex.url);
+    env.send("{not json");
+    expect(await env.frame((f) => f.t === "err")).toMatchObject({ c: "bad_frame" });
+    env.send({ t: "evt", e: "greet", d: { from: runtime } }); // still open after the bad frame
+    expect(await env.frame((f) => f.t === "evt")).toMatchObject({ e: "greet", d: { from: runtime } });
+    const client = await connect(ex.url);
+    const back = new Promise((resolve) => client.on("ping-pong", resolve));
+    client.emit("ping-pong", [1, "two"]);
+    expect(await back).toEqual([1, "two"]);
+    client.close();
+    await Promise.all([bare.close(), env.close()]);
+  }, 90_000);
+}
 
 test("raw-rooms: the Espruino room protocol with bare WebSockets", async () => {
   const ex = await startExample("examples/raw-rooms.ts");
