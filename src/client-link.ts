@@ -6,6 +6,7 @@
  * @module
  */
 import { backoffDelay, shouldReconnect } from "./client-backoff.ts";
+import { resolveAttempt, type UrlFunction } from "./client-attempt.ts";
 import type { ClientEvents, ClientOptions, QueryParams } from "./client-types.ts";
 import { ClosedError, TimeoutError, WirehubError } from "./errors.ts";
 import { SUBPROTOCOL } from "./protocol.ts";
@@ -44,7 +45,8 @@ type State = "connecting" | "open" | "waiting" | "stopped";
 /** One logical connection across many sockets. @internal */
 export class Link {
   sid = "";
-  #url: string;
+  /** A checked URL, or the function that names one per attempt. */
+  #url: string | UrlFunction;
   #opts: ClientOptions;
   #hooks: LinkHooks;
   #Ctor: new (url: string, protocols?: string | string[]) => WebSocket;
@@ -67,7 +69,7 @@ export class Link {
   #offline = (): void => this.#beat();
   #watching = false;
 
-  constructor(url: string, opts: ClientOptions, hooks: LinkHooks) {
+  constructor(url: string | UrlFunction, opts: ClientOptions, hooks: LinkHooks) {
     this.#url = url;
     this.#opts = opts;
     this.#hooks = hooks;
@@ -164,31 +166,25 @@ export class Link {
       this.#detach(LOCAL_DEAD, "no hello");
       this.#lost(LOCAL_DEAD, `no hello within ${ms} ms`);
     }, ms);
-    const q = this.#opts.query;
-    if (typeof q !== "function") return this.#dial(q);
-    let params: QueryParams | PromiseLike<QueryParams>;
-    try {
-      params = q();
-    } catch (error) {
-      return this.#queryFailed(error);
-    }
-    if (typeof (params as PromiseLike<QueryParams> | undefined)?.then !== "function") return this.#dial(params as QueryParams);
     // Only the latest attempt goes on, and only while it is still connecting (not stopped, not restarted).
     const still = (): boolean => current === this.#opens && this.#state === "connecting";
-    (params as PromiseLike<QueryParams>).then(
-      (p) => still() && this.#dial(p),
-      (error: unknown) => still() && this.#queryFailed(error),
-    );
+    resolveAttempt(this.#url, this.#opts.query, still, (t, p) => this.#dial(t, p), (reason, error) => this.#attemptFailed(reason, error));
   }
 
-  #queryFailed(error: unknown): void {
+  /** A URL or `query` function failed this attempt: it counts as a failed connection. */
+  #attemptFailed(reason: string, error: unknown): void {
     clearTimeout(this.#helloTimer);
-    this.#lost(1006, "the query function failed", error);
+    this.#lost(1006, reason, error);
   }
 
-  /** Open a socket to the URL with `params`, the resume parameters and the subprotocols. */
-  #dial(params: QueryParams | undefined): void {
-    const url = new URL(this.#url);
+  /** Open a socket to `target` with `params`, the resume parameters and the subprotocols. */
+  #dial(target: string | URL, params: QueryParams | undefined): void {
+    let url: URL;
+    try {
+      url = new URL(String(target));
+    } catch (error) {
+      return this.#attemptFailed("the url function gave an invalid URL", error);
+    }
     if (params) {
       for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     }

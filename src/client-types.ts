@@ -49,6 +49,16 @@ export interface QueueOptions {
 /** Query parameters of a connection attempt; `undefined` and `null` values are left out. */
 export type QueryParams = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
+/**
+ * Where {@link connect} connects: a `ws:`/`wss:` URL, or a function (which may return a promise)
+ * called before every connection attempt, the first and each reconnect, so a client can move to
+ * another server (a fail-over list, a region picked at run time). A resume token goes along to
+ * whichever server the function names: it resumes there when that server shares a broker with
+ * the old one. A function that throws, rejects or gives an invalid URL fails that attempt, as a
+ * failing `query` function does.
+ */
+export type UrlSource = string | URL | (() => string | URL | PromiseLike<string | URL>);
+
 /** Options of {@link connect}. Every option has a default; none is required. */
 export interface ClientOptions {
   /**
@@ -77,8 +87,8 @@ export interface ClientOptions {
   /** Milliseconds a request waits for its answer before rejecting with `TimeoutError`. Default 10 000. */
   readonly requestTimeout?: number;
   /**
-   * Milliseconds from the start of a connection attempt (a `query` function's wait included)
-   * to the socket's `hello`. A first connection that misses it
+   * Milliseconds from the start of a connection attempt (the wait for a URL or `query` function
+   * included) to the socket's `hello`. A first connection that misses it
    * rejects {@link connect}; a reconnect that misses it counts as a failed attempt. Default 10 000.
    */
   readonly connectTimeout?: number;

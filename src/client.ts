@@ -23,7 +23,7 @@
 import { Link, type Frame, type Hello } from "./client-link.ts";
 import type {
   AuthResult, ClientEventName, ClientEvents, ClientOptions, EmitArgs, EventData, EventName, MethodName, PeerInfo,
-  PresenceEvent, RequestArgs, RequestInput, RequestOptions, RequestOutput, ServerInput, ServerMethodName, ServerOutput,
+  PresenceEvent, RequestArgs, RequestInput, RequestOptions, RequestOutput, ServerInput, ServerMethodName, ServerOutput, UrlSource,
 } from "./client-types.ts";
 import { Outbox } from "./client-outbox.ts";
 import { ClosedError, RemoteError, WirehubError, toWireError } from "./errors.ts";
@@ -34,7 +34,7 @@ export type { BackoffOptions } from "./client-backoff.ts";
 export type {
   AuthResult, ClientEventName, ClientEvents, ClientOptions, EmitArgs, EventData, EventMap, EventName, HeartbeatOptions, Loose,
   MethodName, PeerInfo, PresenceEvent, QueryParams, QueueOptions, ReconnectOptions, RequestArgs, RequestInput, RequestMap, RequestOptions,
-  RequestOutput, ServerInput, ServerMethodName, ServerOutput, ServerRequestMap, WebSocketConstructor,
+  RequestOutput, ServerInput, ServerMethodName, ServerOutput, ServerRequestMap, UrlSource, WebSocketConstructor,
 } from "./client-types.ts";
 export { QueueFullError } from "./client-outbox.ts";
 export { ClosedError, RemoteError, TimeoutError, WirehubError } from "./errors.ts";
@@ -64,11 +64,11 @@ export class Client<A = unknown> {
   #stopError: unknown;
 
   /** Prefer {@link connect}, which waits for the first `hello`. The socket opens right away. */
-  constructor(url: string | URL, options: ClientOptions = {}) {
+  constructor(url: UrlSource, options: ClientOptions = {}) {
     this.#opts = options;
     this.#credentials = options.auth;
     this.#box = new Outbox(options, (frame) => this.#link.send(frame));
-    this.#link = new Link(new URL(String(url)).href, options, {
+    this.#link = new Link(typeof url === "function" ? url : new URL(String(url)).href, options, {
       hello: (h, fresh) => this.#hello(h, fresh),
       frame: (f) => this.#frame(f),
       down: (code, reason, retry, error) => this.#down(code, reason, retry, error),
@@ -371,9 +371,10 @@ function payload(f: Frame): unknown {
  * Connect to a wirehub server. Resolves once the first `hello` has arrived (and, when the
  * server asks, authentication succeeded); rejects with `ClosedError` if that first connection
  * fails, `RemoteError` (`auth_failed`) if the credentials are refused. After that the client
- * reconnects on its own. Throws `TypeError` for an invalid URL.
+ * reconnects on its own. Rejects with `TypeError` for an invalid URL. `url` may be a function
+ * that names the server before each attempt ({@link UrlSource}).
  */
-export function connect<A = unknown>(url: string | URL, options: ClientOptions = {}): Promise<Client<A>> {
+export function connect<A = unknown>(url: UrlSource, options: ClientOptions = {}): Promise<Client<A>> {
   let client: Client<A>;
   try {
     client = new Client<A>(url, options);

@@ -368,3 +368,61 @@ describe("query parameters per attempt", () => {
     expect(await new Response(proc.stdout).text()).toBe("closed\n");
   }, 30_000);
 });
+
+describe("the URL per attempt", () => {
+  test("a URL function names the server before every attempt: a reconnect moves to the next one", async () => {
+    const [a, b] = [await server(), await server()];
+    const tried: string[] = [];
+    const servers = [a, b];
+    // async, as a look-up of the nearest region would be, and beside an async query function
+    const moving = await connect(async () => {
+      const s = servers[tried.length % 2]!;
+      tried.push(s.url);
+      return s.url;
+    }, { ...FAST, query: async () => ({ tag: `try${tried.length}` }) });
+    cleanup.push(() => moving.close());
+    expect(a.hub.get(moving.sid)).toBeDefined();
+    expect(await moving.request("whoami")).toMatchObject({ sid: moving.sid, tag: "try1" });
+    const first = moving.sid;
+    const opened = next(moving, "open");
+    const failed = next(moving, "resume_failed");
+    expect(a.hub.drop(first, 1012, "restart")).toBe(true);
+    expect((await opened).resumed).toBe(false); // b does not know a's session: a new one there
+    await failed;
+    expect(tried).toEqual([a.url, b.url]);
+    expect(b.hub.get(moving.sid)).toBeDefined();
+    expect(a.hub.sessions.size).toBe(0);
+    expect(await moving.request("whoami")).toMatchObject({ sid: moving.sid, tag: "try2" });
+  });
+
+  test("a URL function that fails or names no URL fails that attempt: connect rejects; a reconnect backs off", async () => {
+    const s = await server();
+    const thrown = new Error("no server list yet");
+    expect(await connect(() => Promise.reject(thrown), FAST).catch((e) => e)).toBe(thrown);
+    expect(await connect(() => { throw thrown; }, FAST).catch((e) => e)).toBe(thrown);
+    expect(await connect(() => "not a url", FAST).catch((e) => e)).toBeInstanceOf(TypeError);
+    // the URL failing wins over a query that would fail later, and the other way round
+    expect(await connect(() => Promise.reject(thrown), { ...FAST, query: () => new Promise((_, no) => setTimeout(() => no(new Error("later")), 20)) }).catch((e) => e)).toBe(thrown);
+    expect(await connect(() => new Promise((yes) => setTimeout(() => yes(s.url), 20)), { ...FAST, query: () => Promise.reject(thrown) }).catch((e) => e)).toBe(thrown);
+    expect(s.hub.sessions.size).toBe(0);
+    expect(await connect("not a url", FAST).catch((e) => e)).toBeInstanceOf(TypeError); // a static one is checked up front
+    let calls = 0;
+    const flaky = await connect(() => {
+      if (++calls === 2) return Promise.reject(new Error("directory down"));
+      return calls === 3 ? "::not a url::" : s.url;
+    }, FAST);
+    cleanup.push(() => flaky.close());
+    const closes: unknown[] = [];
+    flaky.onLifecycle("close", (e) => closes.push({ code: e.code, reason: e.reason, reconnect: e.reconnect }));
+    const opened = next(flaky, "open");
+    s.hub.drop(flaky.sid, 1012, "restart");
+    await opened;
+    expect(closes).toEqual([
+      { code: 1012, reason: "restart", reconnect: true },
+      { code: 1006, reason: "the url function failed", reconnect: true },
+      { code: 1006, reason: "the url function gave an invalid URL", reconnect: true },
+    ]);
+    expect(calls).toBe(4);
+    expect(await flaky.request("whoami")).toMatchObject({ sid: flaky.sid });
+  });
+});
