@@ -5,7 +5,7 @@
 import { ProtocolError, RemoteError, ValidationError, WirehubError, toWireError } from "./errors.ts";
 import { encodeError, encodeFrame, encodeResult, framePayload, type ClientFrame, type FrameId } from "./protocol.ts";
 import { authenticate } from "./auth.ts";
-import type { Hub } from "./hub.ts";
+import type { GuardedCall, Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { Mode } from "./types.ts";
 
@@ -179,6 +179,60 @@ async function authorized<D>(hub: Hub<D, any>, s: Session<D>, action: Parameters
   if (!ok) throw new WirehubError("forbidden", action.type === "alias" ? "not allowed to change the alias" : `not allowed to ${action.type} "${action.group}"`);
 }
 
+/** An event the guard let through: to its listener, else to the `message` hook, else `not_found` (as in {@link dispatch}). */
+function event<D>(hub: Hub<D, any>, s: Session<D>, name: string, data: unknown): void {
+  const entry = hub.listeners.get(name);
+  if (entry) settle(hub, s, undefined, callable(entry), data, name);
+  else if (hub.options.message) messageHook(hub, s, name, data, "envelope");
+  else s.sendRaw(encodeFrame("err", { c: "not_found", m: `no listener for event "${name}"`, e: name }));
+}
+
+/** A request the guard let through: its handler (registered before the guard ran), already counted in flight. */
+function request<D>(hub: Hub<D, any>, s: Session<D>, method: string, id: FrameId, data: unknown): void {
+  settle(hub, s, id, callable(hub.handlers.get(method)!), data, undefined, releaseRequest);
+}
+
+/** Run the `guard` hook on an event or request, then the call itself unless it refuses. */
+function guarded<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], name: string, id: FrameId | undefined, data: unknown): void {
+  let ok: unknown;
+  try {
+    ok = hub.options.guard!(s, { type, name, data });
+  } catch (error) {
+    return refused(hub, s, type, name, id, error);
+  }
+  if (ok instanceof Promise) guardLater(hub, s, type, name, id, data, ok);
+  else if (ok === false) refused(hub, s, type, name, id, forbidden(type, name));
+  else if (type === "event") event(hub, s, name, data);
+  else request(hub, s, name, id!, data);
+}
+
+/** {@link guarded} once the hook's promise settles; nothing runs for a session closed meanwhile. */
+function guardLater<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], name: string, id: FrameId | undefined, data: unknown, p: Promise<unknown>): void {
+  p.then(
+    (ok) => {
+      if (!s.open) return type === "request" && releaseRequest(s);
+      if (ok === false) refused(hub, s, type, name, id, forbidden(type, name));
+      else if (type === "event") event(hub, s, name, data);
+      else request(hub, s, name, id!, data);
+    },
+    (error: unknown) => {
+      if (s.open) return refused(hub, s, type, name, id, error);
+      if (type === "request") releaseRequest(s);
+      if (!(error instanceof WirehubError)) hub.report(error, s);
+    },
+  );
+}
+
+function forbidden(type: GuardedCall["type"], name: string): WirehubError {
+  return new WirehubError("forbidden", type === "event" ? `not allowed to send event "${name}"` : `not allowed to call "${name}"`);
+}
+
+/** The `guard` hook refused (`false`, or `error` thrown): answer it, and free the request's slot. */
+function refused<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], name: string, id: FrameId | undefined, error: unknown): void {
+  if (type === "request") releaseRequest(s);
+  answerError(hub, s, id, error, type === "event" ? name : undefined);
+}
+
 const BEFORE_AUTH = new Set(["auth", "ping", "pong"]);
 
 /** Handle one decoded frame from an envelope session. */
@@ -190,6 +244,8 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
   switch (f.t) {
     case "evt": {
       const data = framePayload(f);
+      if (hub.options.guard) return guarded(hub, s, "event", f.e, undefined, data);
+      // The same routing as event(), inline: through that call, envelope echo on Bun took 2 % more CPU.
       const entry = hub.listeners.get(f.e);
       if (entry) {
         settle(hub, s, undefined, callable(entry), data, f.e);
@@ -212,7 +268,8 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
         return;
       }
       s.inflight++;
-      settle(hub, s, f.id, callable(entry), framePayload(f), undefined, releaseRequest);
+      if (hub.options.guard) guarded(hub, s, "request", f.m, f.id, framePayload(f));
+      else settle(hub, s, f.id, callable(entry), framePayload(f), undefined, releaseRequest);
       return;
     }
     case "res":

@@ -393,4 +393,4 @@ export function createHub<D = SessionData, A = unknown>(options: HubOptions<D> =
 }
 
 export type { Admission, UpgradeResult } from "./upgrade.ts";
-export type { GroupAction, HubCloseOptions, HubOptions, Seam } from "./options.ts";
+export type { GroupAction, GuardedCall, HubCloseOptions, HubOptions, Seam } from "./options.ts";

@@ -20,6 +20,16 @@ export type GroupAction =
   /** Change the session's own public alias. */
   | { readonly type: "alias"; readonly group: ""; readonly alias: string | null };
 
+/** An event or request from an envelope client, as the `guard` hook sees it before anything runs. */
+export interface GuardedCall {
+  /** `event` (an `evt` frame) or `request` (a `req` frame). */
+  readonly type: "event" | "request";
+  /** The event name or the request method. */
+  readonly name: string;
+  /** The payload as the client sent it, before any schema validation. */
+  readonly data: unknown;
+}
+
 /** Options of {@link createHub}. Every option has a default; none is required. */
 export interface HubOptions<D = SessionData> {
   /**
@@ -67,6 +77,17 @@ export interface HubOptions<D = SessionData> {
    * clients may leave any group but not join, publish or change their alias.
    */
   authorize?(session: Session<D>, action: GroupAction): boolean | Promise<boolean>;
+  /**
+   * Decide every event and request an envelope client sends, before its listener, handler or the
+   * `message` hook runs (and before schema validation): one place for role checks, auditing or
+   * per-method limits. Return `false` (or a promise of it) to refuse with `forbidden`; throw a
+   * `WirehubError` to refuse with its code and message; anything else lets the call run. Other
+   * errors are reported to `error` and refuse with `handler_error`. A refused event gets an `err`
+   * frame naming it; the session stays open. A request waiting for the guard counts toward
+   * `limits.inflight`. Join, leave, publish and alias changes go to `authorize` instead.
+   * Default: none (every call runs).
+   */
+  guard?(session: Session<D>, call: GuardedCall): boolean | void | Promise<boolean | void>;
   /**
    * Check the credentials of an envelope client's `auth` frame. Return an {@link AuthResult}
    * (data, groups, alias, availability, public data, client object) or throw to refuse
