@@ -139,6 +139,9 @@ export interface BunHandler {
 
 /** The seam of every hub with a Bun handler: a socket goes to the hub that admitted it. */
 const SEAMS = new WeakMap<object, Seam<unknown, BunSocket>>();
+/** Closes Bun reported while the socket's `open` handler was still running (see `open`). */
+const EARLY = new WeakMap<BunSocket, { code: number; reason: string }>();
+
 /** Handlers made in this process; every one after the first prefixes its native topics. */
 let handlersMade = 0;
 
@@ -212,7 +215,13 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       open(ws) {
         const a = ws.data as Admission<unknown>;
         ws.data = undefined; // nothing, should open throw
-        ws.data = seamOf(a.hub).open(ws, a);
+        const seam = seamOf(a.hub);
+        const s = seam.open(ws, a);
+        ws.data = s;
+        // Bun calls `close` from inside `ws.close()`: a session that the open hook (or anything
+        // during open) closed was reported then, before it was in `ws.data`.
+        const early = EARLY.get(ws);
+        if (early) (EARLY.delete(ws), seam.close(s, early.code, early.reason, ws));
       },
       message(ws, data) {
         // One read of `ws.data` (a host getter) per frame. Bun calls `open` before any frame.
@@ -222,6 +231,7 @@ export function createHandler<D>(hub: Hub<D, any>): BunHandler {
       close(ws, code, reason) {
         const s = ws.data;
         if (s instanceof Session) seamOf(s.hub).close(s, code, reason, ws);
+        else if (s === undefined) EARLY.set(ws, { code, reason }); // during `open`: see there
       },
       pong(ws) {
         const s = ws.data;

@@ -111,6 +111,9 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
   // Sockets whose client sent a frame while this instance was awake (see `nudge`).
   const heard = new WeakSet<HibernatableWebSocket>();
   let restored = false;
+  // The socket `fetch` is opening a session on, and a close asked for while it does (the open
+  // hook may close at once): the session is not in `sessions` yet, so `fetch` ends it after.
+  let opening: { ws: HibernatableWebSocket; mode: string; close?: { code: number; reason: string } } | undefined;
   const driver: Driver<HibernatableWebSocket> = {
     capabilities,
     send(ws, data) {
@@ -126,7 +129,8 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
       ws.serializeAttachment(null);
       const s = sessions.get(ws);
       sessions.delete(ws);
-      if (s) nudge(ws, s);
+      if (s) nudge(ws, s.mode);
+      else if (opening?.ws === ws) (nudge(ws, opening.mode), (opening.close = { code, reason }));
       ws.close(code, reason);
       if (s) queueMicrotask(() => seam.close(s, code, reason, ws));
     },
@@ -157,9 +161,9 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
    * raw clients answer the hub's `rawPing` text when it has one. A client that answers nothing
    * still gets the close frame; only its close event waits.
    */
-  const nudge = (ws: HibernatableWebSocket, s: Session<unknown>): void => {
+  const nudge = (ws: HibernatableWebSocket, mode: string): void => {
     if (heard.has(ws) || ctx.getWebSocketAutoResponseTimestamp(ws) !== null || ws.readyState !== OPEN) return;
-    const text = s.mode === "envelope" ? '{"t":"ping"}' : hub.options.rawPing?.ping;
+    const text = mode === "envelope" ? '{"t":"ping"}' : hub.options.rawPing?.ping;
     if (text !== undefined) ws.send(text);
   };
   if (options.autoPong ?? hub.options.mode !== "raw") {
@@ -192,12 +196,23 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
       if (r instanceof Response) return r;
       const pair = new WebSocketPair();
       ctx.acceptWebSocket(pair[1], [TAG, `${TAG}:${r.id}`]);
-      const s = seam.open(pair[1], r); // frames sent before the 101 is returned are queued
-      sessions.set(pair[1], s);
+      const o: NonNullable<typeof opening> = (opening = { ws: pair[1], mode: r.mode });
+      let s: Session<unknown>;
       try {
-        await clock.opened(s);
-      } catch (error) {
-        seam.error(s, error); // the session works; only its deadlines wait for the next alarm
+        s = seam.open(pair[1], r); // frames sent before the 101 is returned are queued
+      } finally {
+        opening = undefined;
+      }
+      const early = o.close;
+      if (early) {
+        queueMicrotask(() => seam.close(s, early.code, early.reason, pair[1])); // as `driver.close` does
+      } else {
+        sessions.set(pair[1], s);
+        try {
+          await clock.opened(s);
+        } catch (error) {
+          seam.error(s, error); // the session works; only its deadlines wait for the next alarm
+        }
       }
       const headers = r.responseHeaders ? new Headers(r.responseHeaders) : new Headers();
       if (r.protocol) headers.set("Sec-WebSocket-Protocol", r.protocol);

@@ -258,6 +258,22 @@ function coreCases(ctx: Ctx): void {
     expect(hook2.d).toMatchObject({ code: 1000, reason: "done" });
   });
 
+  test("a session the open hook closes ends like any other: the client gets the code, the close hook runs, the hub forgets it", async () => {
+    const obs = await observer();
+    for (const [mode, connect] of [["raw", raw], ["envelope", env]] as const) {
+      const tag = `closed-at-open-${mode}`;
+      const c = await connect(`?tag=${tag}&close-on-open=4002`);
+      const hook = await obs.frame((f) => f.e === "closed" && (f.d as { tag: string }).tag === tag);
+      expect(hook.d).toMatchObject({ code: 4002, reason: "closed by the open hook" });
+      expect(await obs.call<string[]>("test/all-sessions")).not.toContain((hook.d as { sid: string }).sid);
+      // workerd: a client that never sent a frame gets the close frame, but its close event waits
+      // for the object's eviction (the `nudge` in adapters/cloudflare.ts); a raw one cannot be nudged
+      // without `rawPing`.
+      if (mode === "raw" && caps.hibernation) continue;
+      expect(await c.closed).toEqual({ code: 4002, reason: "closed by the open hook" });
+    }
+  });
+
   test("a rejected upgrade returns the status the hook chose", async () => {
     for (const status of [401, 403, 429]) expect(await upgradeStatus(base(`?reject=${status}`))).toBe(status);
     expect(await upgradeStatus(base())).toBe(101);

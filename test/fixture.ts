@@ -107,6 +107,12 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
       if (msg.mode === "raw" && msg.data === "__sid") return void session.send(session.id);
       session.send(msg.data, msg.event);
     },
+    open(session) {
+      // `?close-on-open=CODE`: the open hook closes the session at once (some hosts report that
+      // close while the socket is still opening)
+      const code = new URL(session.url).searchParams.get("close-on-open");
+      if (code) session.close(Number(code), "closed by the open hook");
+    },
     close(session, code, reason) {
       hub.emit("closed", { sid: session.id, code, reason, tag: session.data.tag ?? null, user: session.data.user ?? null }, { group: "observers" });
     },
