@@ -54,6 +54,8 @@ export class Link {
   #state: State = "connecting";
   #everOpened = false;
   #attempt = 0;
+  /** When the current session became ready, or -1 while none is. */
+  #readyAt = -1;
   /** Counts every call of {@link #open}: a `query` answer for an older one is ignored. */
   #opens = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -100,9 +102,9 @@ export class Link {
     return true;
   }
 
-  /** A session is fully ready (authenticated): the reconnect attempts start again from 1. */
+  /** A session is fully ready (authenticated): once it has stayed up `minUptime`, reconnect attempts start again from 1. */
   settled(): void {
-    this.#attempt = 0;
+    this.#readyAt = Date.now();
   }
 
   /** Measure a round trip with an app-level ping. */
@@ -137,6 +139,7 @@ export class Link {
       this.#hooks.emit("close", { code: LOCAL_DEAD, reason: "reconnect", reconnect: true });
     }
     this.#attempt = 0;
+    this.#readyAt = -1;
     this.#open();
   }
 
@@ -339,6 +342,8 @@ export class Link {
     this.#quiet();
     if (this.#state === "stopped") return;
     const r = this.#opts.reconnect;
+    if (this.#readyAt >= 0 && Date.now() - this.#readyAt >= ((r || undefined)?.minUptime ?? 5000)) this.#attempt = 0;
+    this.#readyAt = -1;
     const wanted = r !== false && this.#everOpened && (r?.shouldReconnect ?? shouldReconnect)(code, reason);
     if (!wanted || this.#attempt >= (r?.maxRetries ?? Infinity)) {
       this.#stopWith(code, reason, error);

@@ -28,8 +28,18 @@ export interface HeartbeatOptions {
 
 /** Reconnection settings. The delay policy is {@link backoffDelay}. */
 export interface ReconnectOptions extends BackoffOptions {
-  /** Reconnect attempts in a row (without reaching a `hello`) before giving up. Default `Infinity`. */
+  /**
+   * Reconnect attempts in a row before giving up: attempts that reach no ready session, or whose
+   * session did not stay up `minUptime`. Default `Infinity`.
+   */
   readonly maxRetries?: number;
+  /**
+   * Milliseconds a session must stay up before the next drop counts as a first failure again
+   * (backoff from `minDelay`). A server that accepts and drops at once (a crash loop, an `open`
+   * hook that closes) then gets ever longer delays instead of a reconnect every `minDelay`.
+   * `0` starts over at every ready session. Default 5 000.
+   */
+  readonly minUptime?: number;
   /** Which close codes lead to a reconnect. Default: {@link shouldReconnect} (PROTOCOL.md §10). */
   readonly shouldReconnect?: (code: number, reason: string) => boolean;
 }
@@ -94,7 +104,7 @@ export interface ClientOptions {
   readonly connectTimeout?: number;
   /** Heartbeat settings, or `false` to send no pings. Default `{ interval: 25 000, timeout: 10 000 }`. */
   readonly heartbeat?: HeartbeatOptions | false;
-  /** Reconnection settings, or `false` to never reconnect. Default `{ minDelay: 250, maxDelay: 10 000, maxRetries: Infinity }`. */
+  /** Reconnection settings, or `false` to never reconnect. Default `{ minDelay: 250, maxDelay: 10 000, maxRetries: Infinity, minUptime: 5 000 }`. */
   readonly reconnect?: ReconnectOptions | false;
   /** Offline queue settings. Default `{ max: 1 000, overflow: "drop-oldest" }`. */
   readonly queue?: QueueOptions;

@@ -89,7 +89,7 @@ describe("reconnection", () => {
 
   test("a server restart on the same port: backoff grows while it is down, then the client is back", async () => {
     const s = await server();
-    const c = await client(s.url, { reconnect: { minDelay: 5, maxDelay: 60 } });
+    const c = await client(s.url, { reconnect: { minDelay: 5, maxDelay: 60, minUptime: 0 } });
     const seen: Array<{ attempt: number; delay: number }> = [];
     c.onLifecycle("reconnecting", (e) => seen.push(e));
     const fifth = next(c, "reconnecting", (e) => e.attempt === 5);
@@ -110,6 +110,38 @@ describe("reconnection", () => {
     const again = next(c, "reconnecting");
     await (await client(s.url)).request("test/drop", { sid: c.sid, code: 1011 });
     expect((await again).attempt).toBe(1);
+  });
+
+  test("minUptime: a server that drops every session at once meets growing delays; one that stayed up starts over", async () => {
+    let flap = false;
+    const s = await startServer({ open: (session) => void (flap && session.close(1012, "crash loop")) });
+    cleanup.push(() => s.stop());
+    const c = await client(s.url, { reconnect: { minDelay: 5, maxDelay: 40, minUptime: 300 } });
+    const attempts: number[] = [];
+    c.onLifecycle("reconnecting", (e) => attempts.push(e.attempt));
+    flap = true;
+    const fourth = next(c, "reconnecting", (e) => e.attempt === 4);
+    s.hub.drop(c.sid, 1012, "restart");
+    await fourth; // each session is ready, then dropped at once: the count goes on, the delays grow
+    expect(attempts.slice(0, 4)).toEqual([1, 2, 3, 4]);
+    flap = false;
+    await next(c, "open");
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid });
+    await new Promise((r) => setTimeout(r, 350)); // up longer than minUptime
+    const again = next(c, "reconnecting");
+    s.hub.drop(c.sid, 1012, "restart");
+    expect((await again).attempt).toBe(1);
+    // minUptime 0: every ready session starts over, even one dropped at once
+    const zero = await client(s.url, { reconnect: { minDelay: 5, maxDelay: 40, minUptime: 0 } });
+    const zeroAttempts: number[] = [];
+    zero.onLifecycle("reconnecting", (e) => zeroAttempts.push(e.attempt));
+    flap = true;
+    const third = new Promise<void>((r) => zero.onLifecycle("reconnecting", () => zeroAttempts.length === 3 && r()));
+    s.hub.drop(zero.sid, 1012, "restart");
+    await third;
+    expect(zeroAttempts).toEqual([1, 1, 1]);
+    flap = false;
+    await next(zero, "open", undefined, 5000);
   });
 
   test("maxRetries: the client gives up and says so", async () => {
