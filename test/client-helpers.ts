@@ -5,7 +5,8 @@
 import { createServer, connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { serve, type ServerHandle } from "../adapters/bun.ts";
 import { WirehubError, type Hub, type HubOptions } from "../src/mod.ts";
-import type { Client, ClientEventName, ClientEvents } from "../src/client.ts";
+import { afterEach } from "bun:test";
+import { connect, type Client, type ClientEventName, type ClientEvents, type ClientOptions } from "../src/client.ts";
 import { createFixtureHub, type FixtureData } from "./fixture.ts";
 
 export interface TestServer {
@@ -138,4 +139,36 @@ export async function startProxy(target: { port: number }, path = "/"): Promise<
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   p.url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   return p;
+}
+
+/** Client options for tests: a quick heartbeat and short reconnect delays. */
+export const FAST: ClientOptions = { heartbeat: { interval: 50, timeout: 200 }, reconnect: { minDelay: 10, maxDelay: 80 } };
+
+/**
+ * A test file's servers and clients: `server()` starts one, `client(url)` connects with
+ * {@link FAST} (plus `options`), and every one of them is stopped or closed after each test,
+ * last made first; `cleanup` takes more such steps. Call it at the top of the file.
+ */
+export function scoped(): {
+  server(): Promise<TestServer>;
+  client(url: string, options?: ClientOptions): Promise<Client<any>>;
+  cleanup: Array<() => unknown>;
+} {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  return {
+    cleanup,
+    async server() {
+      const s = await startServer();
+      cleanup.push(() => s.stop());
+      return s;
+    },
+    async client(url, options = {}) {
+      const c = await connect(url, { ...FAST, ...options });
+      cleanup.push(() => c.close());
+      return c;
+    },
+  };
 }
