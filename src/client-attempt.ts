@@ -3,7 +3,7 @@
  * value or the answer of a function called at the start of the attempt (which may be a promise).
  * @module
  */
-import type { QueryParams, UrlSource } from "./client-types.ts";
+import type { ClientOptions, QueryParams, UrlSource } from "./client-types.ts";
 
 /** The function form of {@link UrlSource}. */
 export type UrlFunction = Exclude<UrlSource, string | URL>;
@@ -15,7 +15,7 @@ export type UrlFunction = Exclude<UrlSource, string | URL>;
  */
 export function resolveAttempt(
   url: string | UrlFunction,
-  query: ClientQuery,
+  query: ClientOptions["query"],
   still: () => boolean,
   dial: (target: string | URL, params: QueryParams | undefined) => void,
   fail: (reason: string, error: unknown) => void,
@@ -42,9 +42,6 @@ export function resolveAttempt(
     Promise.resolve(params).then(undefined, failing(QUERY_FAILED)),
   ]).then(([t, p]) => void (still() && dial(t, p)), () => {});
 }
-
-/** The client's `query` option. */
-type ClientQuery = QueryParams | (() => QueryParams | PromiseLike<QueryParams>) | undefined;
 
 const URL_FAILED = "the url function failed";
 const QUERY_FAILED = "the query function failed";
