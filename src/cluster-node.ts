@@ -88,7 +88,7 @@ export function brokerNode<D>(hub: Hub<D, any>): BrokerNode {
     state(up, error) {
       if (up) hub.cluster?.resync(); // entries may have expired while we were away
       else hub.metrics.brokerOutages++;
-      if (hub.options.brokerState) hub.guard(undefined, () => hub.options.brokerState!(up, error));
+      if (hub.options.brokerState) hub.safely(undefined, () => hub.options.brokerState!(up, error));
     },
     failed(topic, error) {
       hub.metrics.brokerFailed++;

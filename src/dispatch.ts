@@ -117,7 +117,7 @@ function settleLater<D>(hub: Hub<D, any>, s: Session<D>, id: FrameId | undefined
 
 /**
  * The `message` hook (the caller checks there is one): for every raw frame, and for an envelope
- * event no listener takes. `hub.guard` without its closure, on the frame path.
+ * event no listener takes. `hub.safely` without its closure, on the frame path.
  */
 export function messageHook<D>(hub: Hub<D, any>, s: Session<D>, event: string, data: unknown, mode: Mode): void {
   try {

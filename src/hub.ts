@@ -261,7 +261,7 @@ export class Hub<D = SessionData, A = unknown> {
     if (s.congested && d.bufferedAmount && d.bufferedAmount(s.socket) > (this.options.backpressure?.maxBuffered ?? 1 << 20)) {
       this.metrics.dropped++;
       if ((this.options.backpressure?.policy ?? "close") === "close") s.close(1013, "send buffer overflow");
-      else if (this.options.dropped) this.guard(s, () => this.options.dropped!(s, frame));
+      else if (this.options.dropped) this.safely(s, () => this.options.dropped!(s, frame));
       return "dropped";
     }
     let status: SendStatus;
@@ -367,7 +367,7 @@ export class Hub<D = SessionData, A = unknown> {
   }
 
   /** @internal run a user hook, sending sync throws and rejections to the error hook */
-  guard(session: Session<D> | undefined, fn: () => unknown): void {
+  safely(session: Session<D> | undefined, fn: () => unknown): void {
     try {
       const r = fn();
       if (r instanceof Promise) this.reportRejection(r, session);

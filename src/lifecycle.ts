@@ -41,10 +41,10 @@ export function openSession<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D
 // The hooks run from functions of their own: a closure in `openSession` or `finishSession` would
 // cost every session a scope object, hook or no hook.
 function runOpenHook<D>(hub: Hub<D, any>, s: Session<D>): void {
-  hub.guard(s, () => hub.options.open!(s));
+  hub.safely(s, () => hub.options.open!(s));
 }
 function runCloseHook<D>(hub: Hub<D, any>, s: Session<D>, code: number, reason: string): void {
-  hub.guard(s, () => hub.options.close!(s, code, reason));
+  hub.safely(s, () => hub.options.close!(s, code, reason));
 }
 
 /** Count a session in and give it its broker topic. */

@@ -101,7 +101,7 @@ export class Liveness<D> {
     s.lastPing = s.lastSeen = Date.now();
     this.keep(s);
     const hook = this.#hub.options.pinged;
-    if (hook) this.#hub.guard(s, () => hook(s));
+    if (hook) this.#hub.safely(s, () => hook(s));
   }
 
   /** A pong arrived for one of our pings. */
