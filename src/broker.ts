@@ -34,6 +34,8 @@ export interface Packet {
   readonly x?: readonly string[];
   /** Sender description for `dm` frames / close code for `close` / the subject of `pres`. */
   readonly f?: unknown;
+  /** `1` for a volatile event send (see `Target.volatile`). */
+  readonly v?: 1;
 }
 
 /** What a hub exposes to a broker so the broker can hand it packets from other instances. */

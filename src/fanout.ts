@@ -6,7 +6,7 @@
 import type { Packet } from "./broker.ts";
 import { encodeEvent, framePayload, toBase64 } from "./protocol.ts";
 import { ringPush } from "./resume.ts";
-import { CLOSED, CLOSING, rawFrame, type Session } from "./session.ts";
+import { CLOSED, CLOSING, DETACHED, rawFrame, type Session } from "./session.ts";
 import { bytesOf } from "./wire.ts";
 import type { Hub } from "./hub.ts";
 import type { Mode } from "./types.ts";
@@ -26,11 +26,13 @@ export function deliver<D>(
   group: string | undefined,
   except: readonly string[],
   key?: string,
+  volatile?: boolean,
 ): void {
   let raw: string | Uint8Array | undefined;
   let env: string | undefined;
-  const seq = hub.nextSeq();
+  const seq = volatile ? undefined : hub.nextSeq();
   const write = (s: Session<D>): void => {
+    if (volatile && (s.congested || s.state === DETACHED)) return void hub.metrics.dropped++;
     if (s.mode === "raw") hub.writeFrame(s, (raw ??= rawFrame(data)));
     else hub.writeFrame(s, (env ??= encodeEvent(event, data, seq)), seq, key);
   };
@@ -88,8 +90,9 @@ function openHere<D>(hub: Hub<D, any>, ids: readonly string[]): readonly string[
 }
 
 /** Build the broker packet of an event send (`n`: the send's number at its origin). */
-export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number): Packet {
-  const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[] } = { o: origin, k: "evt", n, e: event };
+export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number, volatile?: boolean): Packet {
+  const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[]; v?: 1 } = { o: origin, k: "evt", n, e: event };
+  if (volatile) p.v = 1;
   const bytes = bytesOf(data);
   if (bytes) p.b = toBase64(bytes);
   else if (data !== undefined) p.d = data;
@@ -108,7 +111,8 @@ export function receive<D>(hub: Hub<D, any>, topic: string, p: Packet): void {
   const data = framePayload(p);
   const except = p.x ?? [];
   const key = hub.rings > 0 ? p.o + "." + p.n : undefined;
-  if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except, key);
-  else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except, key);
-  else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except, key);
+  const volatile = p.v === 1;
+  if (topic === "all") deliver(hub, p.e!, data, undefined, undefined, except, key, volatile);
+  else if (topic.startsWith("g:")) deliver(hub, p.e!, data, undefined, topic.slice(2), except, key, volatile);
+  else if (topic.startsWith("s:")) deliver(hub, p.e!, data, [topic.slice(2)], p.g, except, key, volatile);
 }

@@ -112,13 +112,14 @@ export class Hub<D = SessionData, A = unknown> {
     const to = target.to === undefined ? undefined : asList(target.to);
     const except = asList(target.except);
     const n = ++this.#sends;
-    deliver(this, event, data, to, target.group, except, this.rings > 0 ? this.id + "." + n : undefined); // keys only matter to replay buffers
+    const v = target.volatile;
+    deliver(this, event, data, to, target.group, except, this.rings > 0 ? this.id + "." + n : undefined, v); // keys only matter to replay buffers
     if (to) {
       for (const id of to) {
-        if (!this.sessions.has(id)) this.link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n));
+        if (!this.sessions.has(id)) this.link.publish("s:" + id, eventPacket(this.id, event, data, target.group, except, n, v));
       }
     } else {
-      this.link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n));
+      this.link.publish(target.group === undefined ? "all" : "g:" + target.group, eventPacket(this.id, event, data, target.group, except, n, v));
     }
   }
 

@@ -82,8 +82,7 @@ export class Session<D = SessionData> {
    * on each change, so it never carries spare capacity), or a `Set` past that or once {@link groups} was read
    */
   gs: SmallSet = undefined;
-  /** @internal */
-  state: 0 | 1 | 2 | 3 = OPEN;
+  /** @internal */ state: 0 | 1 | 2 | 3 = OPEN;
   /** @internal async request handlers still running */
   inflight = 0;
   /** @internal rate-limit bucket */
@@ -295,9 +294,8 @@ export class Session<D = SessionData> {
   /** The session as other clients see it, or `undefined` while it has no alias. */
   get publicInfo(): PublicInfo | undefined {
     if (this.alias === undefined) return undefined;
-    return this.publicData === undefined
-      ? { sid: this.id, alias: this.alias, available: this.available }
-      : { sid: this.id, alias: this.alias, available: this.available, pub: this.publicData };
+    const info = { sid: this.id, alias: this.alias, available: this.available };
+    return this.publicData === undefined ? info : { ...info, pub: this.publicData };
   }
 
   /**
@@ -308,11 +306,13 @@ export class Session<D = SessionData> {
     return this.emit(event, data);
   }
 
-  /** Send a named event to this session. */
-  emit(event: string, data?: unknown): SendStatus {
+  /** Send a named event to this session; with `volatile`, as a hub send with `volatile` (dropped rather than kept or queued). */
+  emit(event: string, data?: unknown, options?: { readonly volatile?: boolean }): SendStatus {
+    const v = options?.volatile;
     if (!this.live) return "dropped";
+    if (v && (this.congested || this.state === DETACHED)) return (this.hub.metrics.dropped++, "dropped");
     if (this.mode === "raw") return this.hub.writeFrame(this, rawFrame(data));
-    const seq = this.hub.nextSeq();
+    const seq = v ? undefined : this.hub.nextSeq();
     // The cluster-wide key only matters to a replay buffer: build it only for a session that keeps one.
     const key = seq !== undefined && this.ring ? this.hub.id + "." + this.hub.nextKey() : undefined;
     return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq, key);
@@ -357,7 +357,7 @@ export class Session<D = SessionData> {
   broadcast(event: string, data: unknown, target: BroadcastTarget = {}): void {
     const except = target.except === undefined ? [] : typeof target.except === "string" ? [target.except] : [...target.except];
     if (!target.includeSelf) except.push(this.id);
-    this.hub.emit(event, data, { to: target.to, group: target.group, except });
+    this.hub.emit(event, data, { to: target.to, group: target.group, except, volatile: target.volatile });
   }
 
   /**

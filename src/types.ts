@@ -111,6 +111,14 @@ export interface Target {
   readonly group?: string;
   /** Session ids that must not receive it. */
   readonly except?: string | readonly string[];
+  /**
+   * A volatile send, for frequent updates where only the latest counts (positions, cursors), as
+   * Socket.IO's `volatile`: it gets no sequence number, so it is never kept for resume or
+   * replayed, and a session whose last frame is still queued in the host (backpressure) or that
+   * waits to be resumed does not get it. Sends through a host's native topics (Bun) leave the
+   * backpressure to the host. Default `false`.
+   */
+  readonly volatile?: boolean;
 }
 
 /** Where a session-level broadcast goes. The sender is excluded unless `includeSelf`. */
