@@ -109,6 +109,15 @@ export class Client<A = unknown> {
     this.#box.send(encodeFrame("evt", { e: event }, args[0]), this.#ready);
   }
 
+  /**
+   * Send an event only if a session is ready right now, else nothing (not queued, not re-sent):
+   * for frequent updates where a late one is worthless (positions, cursors), as Socket.IO's
+   * `socket.volatile.emit`. Returns whether it was written to the socket.
+   */
+  emitVolatile<E extends EventName<A>>(event: E, ...args: EmitArgs<EventData<A, E>>): boolean {
+    return this.#ready && this.#link.send(encodeFrame("evt", { e: event }, args[0]));
+  }
+
   /** Listen to an event the server sends. */
   on<E extends EventName<A>>(event: E, fn: (data: EventData<A, E>) => void): this {
     let set = this.#events.get(event);

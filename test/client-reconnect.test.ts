@@ -276,6 +276,31 @@ describe("offline queue", () => {
   });
 });
 
+describe("volatile events", () => {
+  test("emitVolatile goes out only while a session is ready: never queued, never re-sent", async () => {
+    const s = await server();
+    const c = await client(s.url);
+    const got: unknown[] = [];
+    let arrived = (): void => {};
+    c.on("pos", (d) => (got.push(d), arrived())); // the fixture sends unhandled events back
+    const echoed = (n: number) => new Promise<void>((r) => (arrived = () => got.includes(n) && r()));
+    const first = echoed(1);
+    expect(c.emitVolatile("pos", 1)).toBe(true);
+    await first;
+    const down = next(c, "close");
+    const opened = next(c, "open");
+    s.hub.drop(c.sid, 1012, "restart");
+    await down;
+    expect(c.emitVolatile("pos", 2)).toBe(false); // between connections: dropped on the spot
+    const third = echoed(3);
+    c.emit("pos", 3); // a plain emit waits in the queue instead
+    await opened;
+    await third;
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid }); // a round trip: anything sent earlier is in
+    expect(got).toEqual([1, 3]);
+  });
+});
+
 describe("requests across a disconnect never hang", () => {
   async function inFlight(options: ClientOptions): Promise<{ c: Client<any>; pending: Promise<unknown> }> {
     const s = await server();
