@@ -37,6 +37,29 @@ export function resumeCases(ctx: Ctx): void {
     expect(await c2.call("whoami")).toMatchObject({ sid: c.sid, tag: "resumer", groups: ["rg"] });
   });
 
+  test("volatile sends carry no sequence number and are not replayed after a resume", async () => {
+    const c = await env("?wh_ack=1&tag=volatile");
+    const hello = JSON.parse(c.all[0] as string) as F;
+    const ctl = await env();
+    await ctl.call("test/join", { sid: c.sid, group: "vg" });
+    // a group send (Bun's native topics), a send to one id, each volatile and not
+    await ctl.call("test/emit", { event: "v", data: 1, target: { group: "vg", volatile: true } });
+    await ctl.call("test/emit", { event: "n", data: 2, target: { group: "vg" } });
+    await ctl.call("test/emit", { event: "v", data: 3, target: { to: [c.sid], volatile: true } });
+    await c.frame((f) => f.d === 3);
+    const got = () => c.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F).filter((f) => f.t === "evt");
+    expect(got().map((f) => [f.d, typeof f.s])).toEqual([[1, "undefined"], [2, "number"], [3, "undefined"]]);
+    await c.close(4000, "network went away"); // detached: waits for its client
+    await ctl.call("test/emit", { event: "v", data: 4, target: { group: "vg", volatile: true } });
+    await ctl.call("test/emit", { event: "n", data: 5, target: { group: "vg" } });
+    const c2 = track(await TestClient.envelope(base(`?wh_resume=${hello.rt}&wh_seq=0`)));
+    expect((JSON.parse(c2.all[0] as string) as F).resumed).toBe(true);
+    await c2.frame((f) => f.d === 5);
+    expect(await c2.call("whoami")).toMatchObject({ sid: c.sid }); // a round trip: nothing else is on its way
+    const replayed = c2.all.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F).filter((f) => f.t === "evt");
+    expect(replayed.map((f) => f.d)).toEqual([2, 5]); // the numbered ones, the volatile ones never
+  });
+
   test("resume: the token is single-use, a clean close ends the session at once, and past the window resume fails", async () => {
     const obs = await observer();
     const a = await env("?wh_ack=1&tag=clean");
