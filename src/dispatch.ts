@@ -201,7 +201,12 @@ function guarded<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], 
     return refused(hub, s, type, name, id, error);
   }
   if (ok instanceof Promise) guardLater(hub, s, type, name, id, data, ok);
-  else if (ok === false) refused(hub, s, type, name, id, forbidden(type, name));
+  else afterGuard(hub, s, type, name, id, data, ok);
+}
+
+/** The guard answered `ok`: refuse on `false`, else run the call. */
+function afterGuard<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], name: string, id: FrameId | undefined, data: unknown, ok: unknown): void {
+  if (ok === false) refused(hub, s, type, name, id, forbidden(type, name));
   else if (type === "event") event(hub, s, name, data);
   else request(hub, s, name, id!, data);
 }
@@ -210,10 +215,8 @@ function guarded<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], 
 function guardLater<D>(hub: Hub<D, any>, s: Session<D>, type: GuardedCall["type"], name: string, id: FrameId | undefined, data: unknown, p: Promise<unknown>): void {
   p.then(
     (ok) => {
-      if (!s.open) return type === "request" && releaseRequest(s);
-      if (ok === false) refused(hub, s, type, name, id, forbidden(type, name));
-      else if (type === "event") event(hub, s, name, data);
-      else request(hub, s, name, id!, data);
+      if (s.open) afterGuard(hub, s, type, name, id, data, ok);
+      else if (type === "request") releaseRequest(s);
     },
     (error: unknown) => {
       if (s.open) return refused(hub, s, type, name, id, error);

@@ -294,8 +294,9 @@ export class Session<D = SessionData> {
   /** The session as other clients see it, or `undefined` while it has no alias. */
   get publicInfo(): PublicInfo | undefined {
     if (this.alias === undefined) return undefined;
-    const info = { sid: this.id, alias: this.alias, available: this.available };
-    return this.publicData === undefined ? info : { ...info, pub: this.publicData };
+    return this.publicData === undefined
+      ? { sid: this.id, alias: this.alias, available: this.available }
+      : { sid: this.id, alias: this.alias, available: this.available, pub: this.publicData };
   }
 
   /**
@@ -308,11 +309,10 @@ export class Session<D = SessionData> {
 
   /** Send a named event to this session; with `volatile`, as a hub send with `volatile` (dropped rather than kept or queued). */
   emit(event: string, data?: unknown, options?: { readonly volatile?: boolean }): SendStatus {
-    const v = options?.volatile;
     if (!this.live) return "dropped";
-    if (v && (this.congested || this.state === DETACHED)) return (this.hub.metrics.dropped++, "dropped");
+    if (options?.volatile && (this.congested || this.state === DETACHED)) return (this.hub.metrics.dropped++, "dropped");
     if (this.mode === "raw") return this.hub.writeFrame(this, rawFrame(data));
-    const seq = v ? undefined : this.hub.nextSeq();
+    const seq = options?.volatile ? undefined : this.hub.nextSeq();
     // The cluster-wide key only matters to a replay buffer: build it only for a session that keeps one.
     const key = seq !== undefined && this.ring ? this.hub.id + "." + this.hub.nextKey() : undefined;
     return this.hub.writeFrame(this, encodeEvent(event, data, seq), seq, key);
