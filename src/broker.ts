@@ -15,14 +15,15 @@ export interface Packet {
   /**
    * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
    * a session); between instances of a cluster: `rep` (a reply), `claim` and `cut` (hand a
-   * session over for resume, see `src/cluster.ts`).
+   * session over for resume, see `src/cluster.ts`), `ask` (ask an instance's sessions, see
+   * `src/ask-all.ts`).
    */
-  readonly k: "evt" | "dm" | "pres" | "close" | "rep" | "claim" | "cut";
+  readonly k: "evt" | "dm" | "pres" | "close" | "rep" | "claim" | "cut" | "ask";
   /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
   readonly n?: number;
-  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `rep`). */
+  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `rep`). */
   readonly r?: string;
-  /** Event name (`evt`), the close reason (`close`), the presence op (`pres`). */
+  /** Event name (`evt`), the close reason (`close`), the presence op (`pres`), the method (`ask`). */
   readonly e?: string;
   /** JSON payload. */
   readonly d?: unknown;
@@ -32,7 +33,7 @@ export interface Packet {
   readonly g?: string;
   /** Session ids that must not receive it. */
   readonly x?: readonly string[];
-  /** Sender description for `dm` frames / close code for `close` / the subject of `pres`. */
+  /** Sender description for `dm` frames / close code for `close` / the subject of `pres` / `to` and the timeout of `ask`. */
   readonly f?: unknown;
   /** `1` for a volatile event send (see `Target.volatile`). */
   readonly v?: 1;

@@ -18,6 +18,7 @@
  *    the token: the ordinary resume path (`adopt`) replays them when the socket opens.
  * @module
  */
+import { answerAsk } from "./ask-all.ts";
 import type { BrokerLink, BrokerStore, Packet, StoreEntry } from "./broker.ts";
 import { eventPacket } from "./fanout.ts";
 import { framePayload, reseq } from "./protocol.ts";
@@ -190,7 +191,7 @@ export class Cluster<D = SessionData> {
     const topics: [string, number][] = [];
     if (aliasNodes.size > 0) topics.push(["a:" + to, aliasNodes.size]);
     if (idNodes.size > 0) topics.push(["s:" + to, idNodes.size]);
-    const answers = await this.#request(topics, packet);
+    const answers = await this.request(topics, packet);
     return { found, n: answers.reduce<number>((sum, a) => sum + (typeof a === "number" ? a : 0), 0) };
   }
 
@@ -220,6 +221,8 @@ export class Cluster<D = SessionData> {
         return this.#claimed(topic.slice(2), p);
       case "cut":
         return this.#cut(topic.slice(2), p);
+      case "ask":
+        return answerAsk(this.#hub, p, (answers) => this.#reply(p, answers));
     }
   }
 
@@ -231,14 +234,9 @@ export class Cluster<D = SessionData> {
     const hub = this.#hub;
     const sid = token.slice(0, token.indexOf("."));
     if (!sid || hub.sessions.has(sid) || !hub.resume) return;
-    const [snap] = (await this.#request([["s:" + sid, 1]], { o: hub.id, k: "claim", e: token })) as (Snapshot | null)[];
+    const [snap] = (await this.request([["s:" + sid, 1]], { o: hub.id, k: "claim", e: token })) as (Snapshot | null)[];
     if (!snap || hub.sessions.has(sid)) return;
-    const s = new Session<D>(hub, undefined, sid, {
-      ...snap,
-      headers: new Headers(snap.headers),
-      data: snap.data as D,
-      authenticated: snap.authenticated,
-    });
+    const s = new Session<D>(hub, undefined, sid, { ...snap, headers: new Headers(snap.headers), data: snap.data as D, authenticated: snap.authenticated });
     s.state = DETACHED;
     s.ring = { seq: [], frames: [], keys: [], lost: false };
     s.quiet = true; // it is the same session: nobody is told it joined
@@ -251,7 +249,7 @@ export class Cluster<D = SessionData> {
     s.quiet = false;
     this.sync(s);
     await this.#link.ready?.();
-    const [ok] = await this.#request([["s:" + sid, 1]], { o: hub.id, k: "cut", e: token });
+    const [ok] = await this.request([["s:" + sid, 1]], { o: hub.id, k: "cut", e: token });
     const kept = ok ? await this.#store.take("r:" + sid).catch((e) => void hub.report(e)) : undefined;
     if (!kept || s.state !== DETACHED) return this.#abandon(s);
     const buf = JSON.parse(kept) as Handed;
@@ -317,8 +315,8 @@ export class Cluster<D = SessionData> {
     this.#hub.finish(s, 1000, "");
   }
 
-  /** Publish `packet` with a fresh reply id on each topic; resolve with the answers (missing ones after a timeout). */
-  #request(topics: [string, number][], packet: Packet): Promise<unknown[]> {
+  /** @internal publish `packet` with a fresh reply id on each topic (`[topic, answers expected]`); resolve with the answers (missing ones after `ms`) */
+  request(topics: [string, number][], packet: Packet, ms: number = ANSWER_MS): Promise<unknown[]> {
     const r = `${this.#hub.id}.${++this.#nextReply}`;
     const left = topics.reduce((n, [, k]) => n + k, 0);
     return new Promise((resolve) => {
@@ -329,7 +327,7 @@ export class Cluster<D = SessionData> {
         timer: setTimeout(() => {
           this.#waiting.delete(r);
           resolve(w.got);
-        }, ANSWER_MS),
+        }, ms),
       };
       this.#waiting.set(r, w);
       for (const [t] of topics) this.#link.publish(t, { ...packet, r });

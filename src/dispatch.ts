@@ -8,6 +8,7 @@ import { authenticate } from "./auth.ts";
 import type { GuardedCall, Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 import type { Mode } from "./types.ts";
+import { ringAck } from "./resume.ts";
 
 /** The Standard Schema v1 interface (zod, valibot, arktype, …), declared here so none is a dependency. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -307,7 +308,7 @@ export function dispatch<D>(hub: Hub<D, any>, s: Session<D>, f: ClientFrame): vo
       return;
     }
     case "ack":
-      hub.ack(s, f.s);
+      ringAck(s, f.s);
       return;
     case "auth":
       authFrame(hub, s, f);

@@ -3,6 +3,7 @@
  * @module
  */
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
+import { askAll, type AskAllAnswer, type AskAllOptions } from "./ask-all.ts";
 import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
 import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
@@ -14,17 +15,14 @@ import { Liveness } from "./liveness.ts";
 import { newMetrics, type Metrics } from "./limits.ts";
 import type { HubCloseOptions, HubOptions, Seam } from "./options.ts";
 import { Presence } from "./presence.ts";
-import { resumeSettings, ringAck, ringPush, type ResumeOptions } from "./resume.ts";
+import { resumeSettings, ringPush, type ResumeOptions } from "./resume.ts";
 import { newId } from "./ids.ts";
 import { encodeFrame } from "./protocol.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { CLOSED, DETACHED, OPEN, type Session, type SessionData } from "./session.ts";
 import { admit } from "./upgrade.ts";
 import type { Driver, SendStatus, Target } from "./types.ts";
-
-function asList(v: string | readonly string[] | undefined): readonly string[] {
-  return v === undefined ? [] : typeof v === "string" ? [v] : v;
-}
+import { asList } from "./wire.ts";
 
 /**
  * A hub owns sessions and groups. Create one with {@link createHub}, then give it to an adapter.
@@ -105,6 +103,15 @@ export class Hub<D = SessionData, A = unknown> {
   /** Ask one client a question (a server→client request) and await its typed answer. */
   ask<M extends AskedMethod<A>>(session: Session<D>, method: M, input: AskInput<A, M>, options?: { timeout?: number }): Promise<AskOutput<A, M>> {
     return session.request<AskOutput<A, M>>(method, input, options);
+  }
+
+  /**
+   * Ask every open envelope session `target` names (everyone by default) the same question, on
+   * this hub and, with a broker that has a store, on every other instance, and await all answers:
+   * one per session asked, a value or an error. Never rejects (Socket.IO's `emitWithAck` to many).
+   */
+  askAll<M extends AskedMethod<A>>(method: M, input: AskInput<A, M>, target: AskAllOptions = {}): Promise<AskAllAnswer<AskOutput<A, M>>[]> {
+    return askAll(this, method, input, target) as Promise<AskAllAnswer<AskOutput<A, M>>[]>;
   }
 
   /** Send an event to a target (everyone by default), encoded once for all recipients. */
@@ -327,11 +334,6 @@ export class Hub<D = SessionData, A = unknown> {
     this.tokens.set(t, s);
     s.resumeToken = t;
     return t;
-  }
-
-  /** @internal the client acknowledged frames up to `seq` */
-  ack(s: Session<D>, seq: number): void {
-    ringAck(s, seq);
   }
 
   /** @internal a session became (or came back) authenticated: (re)subscribe its socket to its host topics */

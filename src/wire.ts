@@ -109,3 +109,8 @@ export function rawFrame(data: unknown): string | Uint8Array {
   if (typeof data === "string") return data;
   return bytesOf(data) ?? (data === undefined ? "" : JSON.stringify(data));
 }
+
+/** One id or a list of ids (a send target's `to` or `except`) as a list. */
+export function asList(v: string | readonly string[] | undefined): readonly string[] {
+  return v === undefined ? [] : typeof v === "string" ? [v] : v;
+}

@@ -55,6 +55,16 @@ export async function typedServer(): Promise<void> {
     const wrong: string = await hub.ask(s, "confirm", "sure?");
     void wrong;
   }
+  const answers = await hub.askAll("confirm", "all of you?", { group: "room", timeout: 1000 });
+  for (const a of answers) {
+    const yes: boolean = a.ok ? a.value : a.error.code === "timeout";
+    void yes;
+    // @ts-expect-error an answer is a boolean, not a string
+    const no: string | undefined = a.ok ? a.value : undefined;
+    void no;
+  }
+  // @ts-expect-error the input has the wrong type
+  await hub.askAll("confirm", 42);
 
   // Without an API description everything is allowed and untyped.
   const loose = createHub();
