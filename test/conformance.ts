@@ -167,6 +167,30 @@ function coreCases(ctx: Ctx): void {
     expect(silent.d).toEqual({ ok: false, code: "timeout" });
   });
 
+  test("the server can ask a whole group at once: one answer per member, an error for each that fails", async () => {
+    const [asker, yes, no, silent, leaving, skipped] = [await env(), await env(), await env(), await env(), await env(), await env()];
+    for (const c of [yes, no, silent, leaving, skipped]) await c.call("test/join", { sid: c.sid, group: "poll" });
+    const all = asker.call<Record<string, unknown>>("test/ask-all", { method: "vote", data: { q: 1 }, target: { group: "poll", except: [skipped.sid], timeout: 1000 } });
+    const asked = async (c: typeof yes) => {
+      const q = await c.frame((f) => f.t === "req");
+      expect(q).toMatchObject({ m: "vote", d: { q: 1 } });
+      return q.id as number;
+    };
+    yes.send({ t: "res", id: await asked(yes), d: "pizza" });
+    no.send({ t: "err", id: await asked(no), c: "busy", m: "no" });
+    await asked(silent);
+    await asked(leaving);
+    leaving.close(1000);
+    expect(await all).toEqual({
+      [yes.sid]: { value: "pizza" },
+      [no.sid]: { error: "RemoteError", code: "busy" },
+      [silent.sid]: { error: "TimeoutError", code: "timeout" },
+      [leaving.sid]: { error: "ClosedError", code: "closed" },
+    });
+    await skipped.nothing((f) => f.t === "req");
+    await asker.nothing((f) => f.t === "req");
+  });
+
   test("join and leave from the client, with authorization; empty groups disappear", async () => {
     const c = await env();
     c.send({ t: "join", g: "room-a", id: 1 });

@@ -156,6 +156,11 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
       } catch (e) {
         return { ok: false, code: (e as { code?: string }).code ?? "unknown" };
       }
+    })
+    // every answer of an askAll, by session id, each error as its class name and code
+    .handle("test/ask-all", async (d: { method: string; data: unknown; target: { to?: string[]; group?: string; except?: string[]; timeout?: number } }) => {
+      const answers = await hub.askAll(d.method, d.data, d.target);
+      return Object.fromEntries(answers.map((a) => [a.id, a.ok ? { value: a.value } : { error: a.error.name, code: a.error.code }]));
     });
   return hub;
 }

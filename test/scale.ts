@@ -258,6 +258,29 @@ export function scaleSuite(b: BrokerProbe): void {
     expect(await c2.call("whoami")).toMatchObject({ sid: c.sid, groups: ["feed"] });
   }, 30_000);
 
+  test(`${b.kind}: askAll reaches a group's members on every instance and brings back each answer or error`, async () => {
+    const p = prefix();
+    const [A, B] = await cluster(2, p);
+    const [asker, a, b1, b2] = [await client(A!), await client(A!), await client(B!), await client(B!)];
+    for (const c of [a, b1, b2]) await join(c, "poll");
+    const ask = (target: F) => asker.call<F>("test/ask-all", { method: "vote", data: { q: "lunch?" }, target: { timeout: 5000, ...target } });
+    const answer = async (c: TestClient, reply: F) => {
+      const q = await c.frame((f) => f.t === "req" && f.m === "vote");
+      expect(q.d).toEqual({ q: "lunch?" });
+      c.send({ ...reply, id: q.id });
+    };
+    const all = ask({ group: "poll" });
+    await Promise.all([answer(a, { t: "res", d: "A" }), answer(b1, { t: "res", b: "AQI=" }), answer(b2, { t: "err", c: "busy", m: "no" })]);
+    expect(await all).toEqual({
+      [a.sid]: { value: "A" },
+      [b1.sid]: { value: { 0: 1, 1: 2 } }, // bytes, as JSON makes of a Uint8Array in the fixture's answer
+      [b2.sid]: { error: "RemoteError", code: "busy" },
+    });
+    const one = ask({ to: [b2.sid], timeout: 200 }); // held by the other instance; it does not answer in time
+    expect(await one).toEqual({ [b2.sid]: { error: "TimeoutError", code: "timeout" } });
+    await asker.nothing((f) => f.t === "req");
+  }, 20_000);
+
   test(`${b.kind}: subscriptions follow local membership`, async () => {
     const server = await privateServer(b.kind, (await b.serverArgs?.()) ?? []);
     const url = b.urlOf(server.port);
