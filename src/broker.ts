@@ -14,11 +14,11 @@ export interface Packet {
   readonly o: string;
   /**
    * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
-   * a session); between instances of a cluster: `rep` (a reply), `claim` and `cut` (hand a
+   * a session), `join` and `leave` (put a session in a group or take it out); between instances of a cluster: `rep` (a reply), `claim` and `cut` (hand a
    * session over for resume, see `src/cluster.ts`), `ask` (ask an instance's sessions, see
    * `src/ask-all.ts`).
    */
-  readonly k: "evt" | "dm" | "pres" | "close" | "rep" | "claim" | "cut" | "ask";
+  readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask";
   /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
   readonly n?: number;
   /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `rep`). */
@@ -29,7 +29,7 @@ export interface Packet {
   readonly d?: unknown;
   /** Binary payload as base64 (instead of `d`). */
   readonly b?: string;
-  /** The group of a group send. */
+  /** The group of a group send, a `join` or a `leave`. */
   readonly g?: string;
   /** Session ids that must not receive it. */
   readonly x?: readonly string[];

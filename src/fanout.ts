@@ -101,10 +101,18 @@ export function eventPacket(origin: string, event: string, data: unknown, group:
   return p;
 }
 
+/** A join or leave for a session id `hub` does not hold: with a broker, its holder (if any) does it. */
+export function elsewhere<D>(hub: Hub<D, any>, id: string, k: "join" | "leave", group: string): void {
+  if (hub.sharedBroker) hub.link.publish("s:" + id, { o: hub.id, k, g: group });
+}
+
 /** Deliver a packet another instance published. */
 export function receive<D>(hub: Hub<D, any>, topic: string, p: Packet): void {
-  if (p.k === "close") {
-    if (topic.startsWith("s:")) hub.sessions.get(topic.slice(2))?.close(p.f as number, p.e);
+  if (p.k === "close" || p.k === "join" || p.k === "leave") {
+    // Only the holder acts on them, and only on a session it holds now: never passed on again.
+    const s = topic.startsWith("s:") ? hub.sessions.get(topic.slice(2)) : undefined;
+    if (s && p.k === "close") s.close(p.f as number, p.e);
+    else if (s) hub[p.k](s, p.g!);
     return;
   }
   if (p.k !== "evt") return hub.cluster?.receive(topic, p); // presence, private messages, hand-overs

@@ -8,7 +8,7 @@ import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
 import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
 import { WirehubError } from "./errors.ts";
-import { deliver, eventPacket, hostTopic } from "./fanout.ts";
+import { deliver, elsewhere, eventPacket, hostTopic } from "./fanout.ts";
 import { inbound } from "./inbound.ts";
 import { closedSession, finishSession, openSession, restoreSession } from "./lifecycle.ts";
 import { Liveness } from "./liveness.ts";
@@ -150,10 +150,14 @@ export class Hub<D = SessionData, A = unknown> {
     return this.groupMap.keys();
   }
 
-  /** Put a session (or a session id) in a group. O(1). Tells the group's presence. */
+  /**
+   * Put a session (or a session id) in a group. O(1). Tells the group's presence. With a broker,
+   * an id held by another instance joins there (Socket.IO's `socketsJoin`).
+   */
   join(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
-    if (!s || s.state === CLOSED) return;
+    if (!s) return elsewhere(this, session as string, "join", group);
+    if (s.state === CLOSED) return;
     let members = this.groupMap.get(group);
     if (!s.addGroup(members ? this.groupKeys.get(group)! : group)) return;
     if (!members) {
@@ -167,10 +171,11 @@ export class Hub<D = SessionData, A = unknown> {
     this.persist(s);
   }
 
-  /** Take a session (or session id) out of a group; an empty group disappears. O(1). */
+  /** Take a session (or session id, on any instance) out of a group; an empty group disappears. O(1). */
   leave(session: Session<D> | string, group: string): void {
     const s = typeof session === "string" ? this.sessions.get(session) : session;
-    if (!s?.removeGroup(group)) return;
+    if (!s) return elsewhere(this, session as string, "leave", group);
+    if (!s.removeGroup(group)) return;
     const members = this.groupMap.get(group);
     // Not a member here: a closed session's record of the groups it was in (see finishSession).
     if (!members?.delete(s)) return;
@@ -286,11 +291,6 @@ export class Hub<D = SessionData, A = unknown> {
       this.metrics.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
     }
     return status;
-  }
-
-  /** @internal whether `s` is being rebuilt from a snapshot right now */
-  isRestoring(s: Session<D>): boolean {
-    return this.restoring === s;
   }
 
   /** @internal hand an open session's snapshot to a host that keeps it (hibernation); never throws */

@@ -69,7 +69,7 @@ export class Presence<D> {
   /** `s` joined group `g`. */
   joined(s: Session<D>, g: string): void {
     this.#hub.cluster?.sync(s);
-    if (visible(s) && !s.quiet && this.#hub.options.presence !== "off" && !this.#hub.isRestoring(s)) this.#send("join", g, s.publicInfo!, s);
+    if (visible(s) && !s.quiet && this.#hub.options.presence !== "off" && this.#hub.restoring !== s) this.#send("join", g, s.publicInfo!, s);
   }
 
   /** `s` left group `g` (or is closing). */

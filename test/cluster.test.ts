@@ -69,6 +69,32 @@ describe("cluster on a MemoryBroker", () => {
     expect(broker.subscribers("a:grace")).toBe(0);
   });
 
+  test("join and leave by id reach a session held by another hub; a hub without a broker publishes nothing", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [node(broker), node(broker)];
+    const grace = await env(b.host, "alias=grace");
+    a.hub.join(grace.session.id, "team"); // held by b: b joins it, as if b had been asked
+    expect([...grace.session.groups]).toEqual(["team"]);
+    expect(b.hub.members("team").size).toBe(1);
+    expect(a.hub.members("team").size).toBe(0);
+    a.hub.emit("news", 1, { group: "team" });
+    expect(parsed(grace).filter((f) => f.e === "news").map((f) => f.d)).toEqual([1]);
+    a.hub.leave(grace.session.id, "team");
+    expect([...grace.session.groups]).toEqual([]);
+    a.hub.emit("news", 2, { group: "team" });
+    expect(parsed(grace).filter((f) => f.e === "news").map((f) => f.d)).toEqual([1]);
+    a.hub.join("no-such-session", "team"); // nobody holds it: nothing happens anywhere
+    expect([...b.hub.groups()]).toEqual([]);
+
+    const alone = createHub();
+    const published: string[] = [];
+    const publish = alone.link.publish;
+    alone.link.publish = (t, p) => (published.push(t), publish(t, p));
+    alone.join("no-such-session", "team");
+    alone.leave("no-such-session", "team");
+    expect(published).toEqual([]);
+  });
+
   test("a dead hub's sessions leave presence once its time runs out", async () => {
     const broker = new MemoryBroker({ ttl: 150 });
     const [a, b] = [node(broker), node(broker)];

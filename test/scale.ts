@@ -281,6 +281,20 @@ export function scaleSuite(b: BrokerProbe): void {
     await asker.nothing((f) => f.t === "req");
   }, 20_000);
 
+  test(`${b.kind}: join and leave by a session id held by another instance`, async () => {
+    const p = prefix();
+    const [A, B] = await cluster(2, p);
+    const [a, bb] = [await client(A!), await client(B!)];
+    const groups = async () => (await bb.call<{ groups: string[] }>("whoami")).groups;
+    await a.call("test/join", { sid: bb.sid, group: "moved" }); // A does not hold it: B joins it
+    await waitFor("the join on B", async () => (await groups()).includes("moved"));
+    await join(bb, "moved"); // already in: only waits until B's broker has the group's subscription
+    await a.call("test/emit", { event: "hi", data: 1, target: { group: "moved" } });
+    expect((await bb.frame((f) => f.e === "hi")).d).toBe(1);
+    await a.call("test/leave", { sid: bb.sid, group: "moved" });
+    await waitFor("the leave on B", async () => (await groups()).length === 0);
+  });
+
   test(`${b.kind}: subscriptions follow local membership`, async () => {
     const server = await privateServer(b.kind, (await b.serverArgs?.()) ?? []);
     const url = b.urlOf(server.port);
