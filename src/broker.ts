@@ -14,9 +14,9 @@ export interface Packet {
   readonly o: string;
   /**
    * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
-   * a session), `join` and `leave` (put a session in a group or take it out); between instances of a cluster: `rep` (a reply), `claim` and `cut` (hand a
-   * session over for resume, see `src/cluster.ts`), `ask` (ask an instance's sessions, see
-   * `src/ask-all.ts`).
+   * a session), `join` and `leave` (put a session in a group or take it out); between instances
+   * of a cluster: `rep` (a reply), `claim` and `cut` (hand a session over for resume, see
+   * `src/cluster.ts`), `ask` (ask an instance's sessions, see `src/ask-all.ts`).
    */
   readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask";
   /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
