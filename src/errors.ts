@@ -46,9 +46,12 @@ export class WirehubError extends Error {
 export class ProtocolError extends WirehubError {
   /** Always `"ProtocolError"`. */
   override name = "ProtocolError";
+  /** The `id` of the malformed frame, when it had a valid one and was a request of its sender (an answer is owed to it). */
+  readonly id: string | number | undefined;
   /** A decoding failure; the code defaults to `bad_frame`. */
-  constructor(message: string, code: ErrorCode = "bad_frame", options?: { cause?: unknown }) {
+  constructor(message: string, code: ErrorCode = "bad_frame", options?: { cause?: unknown; id?: string | number }) {
     super(code, message, options);
+    this.id = options?.id;
   }
 }
 

@@ -69,7 +69,7 @@ function handle<D>(hub: Hub<D, any>, s: Session<D>, data: WireData, now: number)
     // decodeFrame checks the nesting depth before it parses anything.
     dispatch(hub, s, decodeFrame(data, lim?.nameLength ?? 128, lim?.jsonDepth ?? 32));
   } catch (error) {
-    if (error instanceof ProtocolError) s.sendRaw(encodeError(undefined, error.code, error.message));
+    if (error instanceof ProtocolError) s.sendRaw(encodeError(error.id, error.code, error.message));
     else hub.report(error, s); // dispatch answers its own faults; anything here is a bug, reported not thrown
   }
 }

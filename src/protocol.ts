@@ -39,6 +39,10 @@ let maxName = MAX_NAME;
 function isName(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= maxName;
 }
+/** Fail unless `v` is a name: `need` says what was missing, or the message says it is too long. */
+function needName(v: unknown, need: string): void {
+  if (!isName(v)) fail(typeof v === "string" && v.length > maxName ? `a name is longer than ${maxName} characters` : need);
+}
 
 // JSON.parse never sets a prototype, but a later Object.assign of a "__proto__" key would.
 // Dropping such keys only when the text mentions them keeps the common path a plain JSON.parse.
@@ -202,14 +206,27 @@ export function decodeFrame(text: string, nameLength: number = MAX_NAME, depth?:
   const t = f.t;
   if (typeof t !== "string") fail('frame has no string "t" field');
   if (f.id !== undefined && !isId(f.id)) fail('"id" must be an integer or a string of 1-64 characters');
+  try {
+    checkFields(t, f);
+  } catch (error) {
+    // The error names the frame's id, so the sender can match it to its request (never for an
+    // answer: its id is in the other direction's id space).
+    if (f.id === undefined || t === "res" || t === "err") throw error;
+    throw new ProtocolError((error as ProtocolError).message, (error as ProtocolError).code, { id: f.id as FrameId });
+  }
+  return f as ClientFrame;
+}
+
+/** The checks of each frame type's own fields (`fail`s on the first one missing or mistyped). */
+function checkFields(t: string, f: Record<string, unknown>): void {
   if (f.b !== undefined && typeof f.b !== "string") fail('"b" must be a base64 string');
   switch (t) {
     case "evt":
-      if (!isName(f.e)) fail('"evt" needs an event name "e"');
+      needName(f.e, '"evt" needs an event name "e"');
       break;
     case "req":
       if (f.id === undefined) fail('"req" needs an "id"');
-      if (!isName(f.m)) fail('"req" needs a method name "m"');
+      needName(f.m, '"req" needs a method name "m"');
       break;
     case "res":
       if (f.id === undefined) fail('"res" needs an "id"');
@@ -220,25 +237,25 @@ export function decodeFrame(text: string, nameLength: number = MAX_NAME, depth?:
       break;
     case "join":
     case "leave":
-      if (!isName(f.g)) fail(`"${t}" needs a group name "g"`);
+      needName(f.g, `"${t}" needs a group name "g"`);
       break;
     case "pub":
-      if (!isName(f.e)) fail('"pub" needs an event name "e"');
-      if (f.g !== undefined && !isName(f.g)) fail('"g" must be a group name');
+      needName(f.e, '"pub" needs an event name "e"');
+      if (f.g !== undefined) needName(f.g, '"g" must be a group name');
       break;
     case "dm":
-      if (!isName(f.to)) fail('"dm" needs a recipient "to"');
+      needName(f.to, '"dm" needs a recipient "to"');
       break;
     case "auth":
       if (f.id === undefined) fail('"auth" needs an "id"');
       break;
     case "set":
-      if (f.alias !== undefined && f.alias !== null && !isName(f.alias)) fail('"alias" must be a string or null');
+      if (f.alias !== undefined && f.alias !== null) needName(f.alias, '"alias" must be a string or null');
       if (f.available !== undefined && typeof f.available !== "boolean") fail('"available" must be a boolean');
       break;
     case "who":
       if (f.id === undefined) fail('"who" needs an "id"');
-      if (f.g !== undefined && !isName(f.g)) fail('"g" must be a group name');
+      if (f.g !== undefined) needName(f.g, '"g" must be a group name');
       break;
     case "ping":
     case "pong":
@@ -250,7 +267,6 @@ export function decodeFrame(text: string, nameLength: number = MAX_NAME, depth?:
     default:
       fail(`unknown frame type "${t.slice(0, 32)}"`, "unknown_type");
   }
-  return f as ClientFrame;
 }
 
 /** The payload of a frame: `b` (base64 bytes) wins over `d`. */

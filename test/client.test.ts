@@ -62,6 +62,15 @@ describe("wirehub/client", () => {
     expect(slow.code).toBe("timeout");
   });
 
+  test("a request the server cannot decode (a name over its limit) fails at once with bad_frame, not after the timeout", async () => {
+    const c = await client({ requestTimeout: 60_000 });
+    const error = await c.request("m".repeat(200)).catch((e) => e);
+    expect(error).toBeInstanceOf(RemoteError);
+    expect(error.code).toBe("bad_frame");
+    expect(error.message).toBe("a name is longer than 128 characters");
+    expect(await c.request("whoami")).toMatchObject({ sid: c.sid });
+  });
+
   test("the server asks, the client answers with handle()", async () => {
     const c = await client();
     c.handle("add", (d) => (d as number[]).reduce((a, b) => a + b, 0));

@@ -23,6 +23,31 @@ describe("codec", () => {
     }
   });
 
+  test("the error for a malformed request names its id, so the sender can match it; never for an answer", async () => {
+    const hub = createHub({ limits: { nameLength: 8 } });
+    const host = new MemoryHost(hub);
+    const c = await host.connect("http://h/", "wirehub.v1");
+    const errs = () => parsed(c).filter((f) => f.t === "err");
+    host.send(c, { t: "req", id: 9, m: 123 });
+    host.send(c, { t: "set", id: "s1", available: "no" });
+    host.send(c, { t: "join", id: 2, g: "x".repeat(9) });
+    host.send(c, { t: "evt", e: "y".repeat(9) });
+    host.send(c, { t: "nope", id: 3 });
+    host.send(c, { t: "res", id: 4, b: 5 }); // an answer: id 4 is the server's own request, not the client's
+    host.send(c, { t: "err", id: 5, c: 1, m: "x" });
+    host.send(c, { t: "req", id: 1.5, m: "a" }); // no valid id to name
+    expect(errs()).toEqual([
+      { t: "err", id: 9, c: "bad_frame", m: '"req" needs a method name "m"' },
+      { t: "err", id: "s1", c: "bad_frame", m: '"available" must be a boolean' },
+      { t: "err", id: 2, c: "bad_frame", m: "a name is longer than 8 characters" },
+      { t: "err", c: "bad_frame", m: "a name is longer than 8 characters" },
+      { t: "err", id: 3, c: "unknown_type", m: 'unknown frame type "nope"' },
+      { t: "err", c: "bad_frame", m: '"b" must be a base64 string' },
+      { t: "err", c: "bad_frame", m: '"err" needs string "c" and "m"' },
+      { t: "err", c: "bad_frame", m: '"id" must be an integer or a string of 1-64 characters' },
+    ]);
+  });
+
   test("drops __proto__ / constructor keys at any depth", () => {
     const f = decodeFrame('{"t":"evt","e":"x","d":{"__proto__":{"polluted":true},"a":{"constructor":{"prototype":{"p":1}}},"ok":1}}') as { d: Record<string, unknown> };
     expect(Object.keys(f.d)).toEqual(["a", "ok"]);
