@@ -4,6 +4,7 @@
  */
 import { WirehubError } from "./errors.ts";
 import { encodeError, encodeResult, type FrameId } from "./protocol.ts";
+import { hostSubscribe } from "./fanout.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./session.ts";
 
@@ -29,7 +30,7 @@ export function applyAuth<D>(hub: Hub<D, any>, s: Session<D>, r: Omit<AuthResult
   s.authenticated = true;
   clearAuthTimer(s);
   hub.presence.identify(s, r.alias ?? undefined, r.available ?? true, r.publicData);
-  hub.authenticatedSubscriptions(s);
+  hostSubscribe(hub, s);
   for (const g of r.groups ?? []) hub.join(s, g);
   hub.persist(s);
 }

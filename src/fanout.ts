@@ -17,6 +17,24 @@ export function hostTopic(mode: Mode, group?: string): string {
   return (mode === "raw" ? "r:" : "e:") + group;
 }
 
+/** A session became (or came back) authenticated: (re)subscribe its socket to its host topics. */
+export function hostSubscribe<D>(hub: Hub<D, any>, s: Session<D>): void {
+  const d = hub.driver;
+  if (!d?.subscribe) return;
+  if (hub.everyoneTopic) d.subscribe(s.socket, hostTopic(s.mode));
+  const gs = s.gs; // read in place: no copy per session
+  if (typeof gs === "string") d.subscribe(s.socket, hostTopic(s.mode, gs));
+  else if (gs !== undefined) for (const g of gs) d.subscribe(s.socket, hostTopic(s.mode, g));
+}
+
+/** Before the first native send to everyone: subscribe every session that receives such sends. */
+function subscribeEveryone<D>(hub: Hub<D, any>): void {
+  hub.everyoneTopic = true;
+  const d = hub.driver;
+  if (!d?.subscribe) return;
+  for (const s of hub.sessions.values()) if (s.authenticated && s.open) d.subscribe(s.socket, hostTopic(s.mode));
+}
+
 /** Deliver an event to this hub's own sessions. */
 export function deliver<D>(
   hub: Hub<D, any>,
@@ -52,7 +70,7 @@ export function deliver<D>(
   // sender, who is not on this hub, and must still take the host's native fan-out.
   if (except.length > 0 && d?.publish) except = openHere(hub, except);
   let native = false;
-  if (group === undefined && !hub.everyoneTopic && (d?.publish || d?.publishExcept)) hub.subscribeEveryone();
+  if (group === undefined && !hub.everyoneTopic && (d?.publish || d?.publishExcept)) subscribeEveryone(hub);
   if (d?.publish && except.length === 0) {
     // Native fan-out: one call per mode; the host copies nothing per recipient.
     d.publish(hostTopic("raw", group), (raw ??= rawFrame(data)));

@@ -336,24 +336,6 @@ export class Hub<D = SessionData, A = unknown> {
     return t;
   }
 
-  /** @internal a session became (or came back) authenticated: (re)subscribe its socket to its host topics */
-  authenticatedSubscriptions(s: Session<D>): void {
-    const d = this.driver;
-    if (!d?.subscribe) return;
-    if (this.everyoneTopic) d.subscribe(s.socket, hostTopic(s.mode));
-    const gs = s.gs; // read in place: no copy per session
-    if (typeof gs === "string") d.subscribe(s.socket, hostTopic(s.mode, gs));
-    else if (gs !== undefined) for (const g of gs) d.subscribe(s.socket, hostTopic(s.mode, g));
-  }
-
-  /** @internal before the first native send to everyone: subscribe every session that receives such sends */
-  subscribeEveryone(): void {
-    this.everyoneTopic = true;
-    const d = this.driver;
-    if (!d?.subscribe) return;
-    for (const s of this.sessions.values()) if (s.authenticated && s.open) d.subscribe(s.socket, hostTopic(s.mode));
-  }
-
   /** @internal report an error to the error hook; never throws */
   report(error: unknown, session?: Session<D>): void {
     this.metrics.errors++;

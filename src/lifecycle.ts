@@ -4,6 +4,7 @@
  * @module
  */
 import { applyAuth, clearAuthTimer, startAuthTimer } from "./auth.ts";
+import { hostSubscribe } from "./fanout.ts";
 import type { Hub } from "./hub.ts";
 import { encodeFrame } from "./protocol.ts";
 import { adopt, detach, resumeParams } from "./resume.ts";
@@ -67,7 +68,7 @@ export function restoreSession<D>(hub: Hub<D, any>, socket: unknown, snap: unkno
   // presence (nobody left or joined while the process slept).
   hub.restoring = s;
   hub.presence.restore(s, snap.alias, s.available, s.publicData);
-  if (s.authenticated) hub.authenticatedSubscriptions(s);
+  if (s.authenticated) hostSubscribe(hub, s);
   for (const g of snap.groups) hub.join(s, g);
   hub.restoring = undefined;
   return s;

@@ -3,6 +3,7 @@
  * sessions that wait for their client, and the takeover of a session by a new connection.
  * @module
  */
+import { hostSubscribe } from "./fanout.ts";
 import { encodeFrame } from "./protocol.ts";
 import type { Hub } from "./hub.ts";
 import { DETACHED, OPEN, type Session } from "./session.ts";
@@ -141,7 +142,7 @@ export function adopt<D>(hub: Hub<D, any>, socket: unknown, a: Admission<D>): Se
   } else {
     return undefined;
   }
-  hub.authenticatedSubscriptions(s);
+  hostSubscribe(hub, s);
   const token = hub.issueToken(s);
   s.lastSeen = s.lastPing = Date.now();
   hub.driverOf().send(socket, encodeFrame("hello", { v: 1, sid: s.id, rt: token, resumed: true, hb: hub.liveness.advertised }));
