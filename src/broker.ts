@@ -16,12 +16,13 @@ export interface Packet {
    * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
    * a session), `join` and `leave` (put a session in a group or take it out); between instances
    * of a cluster: `rep` (a reply), `claim` and `cut` (hand a session over for resume, see
-   * `src/cluster.ts`), `ask` (ask an instance's sessions, see `src/ask-all.ts`).
+   * `src/cluster.ts`), `ask` and `list` (ask an instance's sessions, describe them: see
+   * `src/across.ts`).
    */
-  readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask";
+  readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask" | "list";
   /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
   readonly n?: number;
-  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `rep`). */
+  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `list`, `rep`). */
   readonly r?: string;
   /** Event name (`evt`), the close reason (`close`), the presence op (`pres`), the method (`ask`). */
   readonly e?: string;
@@ -33,7 +34,7 @@ export interface Packet {
   readonly g?: string;
   /** Session ids that must not receive it. */
   readonly x?: readonly string[];
-  /** Sender description for `dm` frames / close code for `close` / the subject of `pres` / `to` and the timeout of `ask`. */
+  /** Sender description for `dm` frames / close code for `close` / the subject of `pres` / `to` (and the clients' timeout) of `ask` and `list`. */
   readonly f?: unknown;
   /** `1` for a volatile event send (see `Target.volatile`). */
   readonly v?: 1;

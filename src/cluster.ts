@@ -18,7 +18,7 @@
  *    the token: the ordinary resume path (`adopt`) replays them when the socket opens.
  * @module
  */
-import { answerAsk } from "./ask-all.ts";
+import { answerOther } from "./across.ts";
 import type { BrokerLink, BrokerStore, Packet, StoreEntry } from "./broker.ts";
 import { eventPacket } from "./fanout.ts";
 import { framePayload, reseq } from "./protocol.ts";
@@ -222,7 +222,8 @@ export class Cluster<D = SessionData> {
       case "cut":
         return this.#cut(topic.slice(2), p);
       case "ask":
-        return answerAsk(this.#hub, p, (answers) => this.#reply(p, answers));
+      case "list":
+        return answerOther(this.#hub, p, (result) => this.#reply(p, result));
     }
   }
 

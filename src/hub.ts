@@ -3,7 +3,7 @@
  * @module
  */
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
-import { askAll, type AskAllAnswer, type AskAllOptions } from "./ask-all.ts";
+import { askAll, fetchSessions, type AskAllAnswer, type AskAllOptions, type SessionInfo, type SessionQuery } from "./across.ts";
 import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
 import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
@@ -112,6 +112,15 @@ export class Hub<D = SessionData, A = unknown> {
    */
   askAll<M extends AskedMethod<A>>(method: M, input: AskInput<A, M>, target: AskAllOptions = {}): Promise<AskAllAnswer<AskOutput<A, M>>[]> {
     return askAll(this, method, input, target) as Promise<AskAllAnswer<AskOutput<A, M>>[]>;
+  }
+
+  /**
+   * Describe every session `query` names (everyone by default), open or waiting to be resumed,
+   * on this hub and, with a broker that has a store, on every other instance (Socket.IO's
+   * `fetchSockets`). Act on one anywhere by its id: `emit` with `to`, `join`, `leave`, `drop`.
+   */
+  fetchSessions(query: SessionQuery = {}): Promise<SessionInfo<D>[]> {
+    return fetchSessions(this, query);
   }
 
   /** Send an event to a target (everyone by default), encoded once for all recipients. */

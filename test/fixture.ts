@@ -157,6 +157,8 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
         return { ok: false, code: (e as { code?: string }).code ?? "unknown" };
       }
     })
+    .handle("test/fetch-sessions", async (d: { query?: { to?: string[]; group?: string; except?: string[] } }) =>
+      (await hub.fetchSessions(d.query)).map(({ id, instance, mode, state, groups, data }) => ({ id, instance, mode, state, groups, data: { tag: data.tag } }))) // never the secret
     // every answer of an askAll, by session id, each error as its class name and code
     .handle("test/ask-all", async (d: { method: string; data: unknown; target: { to?: string[]; group?: string; except?: string[]; timeout?: number } }) => {
       const answers = await hub.askAll(d.method, d.data, d.target);

@@ -281,6 +281,18 @@ export function scaleSuite(b: BrokerProbe): void {
     await asker.nothing((f) => f.t === "req");
   }, 20_000);
 
+  test(`${b.kind}: fetchSessions lists a group's members on every instance, with their data`, async () => {
+    const p = prefix();
+    const [A, B] = await cluster(2, p);
+    const [a, bb, other] = [await client(A!, "?tag=on-a"), await client(B!, "?tag=on-b"), await client(B!)];
+    for (const c of [a, bb]) await join(c, "listed");
+    type Info = { id: string; instance: string; groups: string[]; data: { tag?: string } };
+    const got = await a.call<Info[]>("test/fetch-sessions", { query: { group: "listed" } });
+    expect(got.map((i) => [i.id, i.instance, i.groups, i.data.tag])).toEqual([[a.sid, A!.id, ["listed"], "on-a"], [bb.sid, B!.id, ["listed"], "on-b"]]);
+    const everyone = await a.call<Info[]>("test/fetch-sessions", {});
+    expect(everyone.map((i) => i.id).sort()).toEqual([a.sid, bb.sid, other.sid].sort());
+  });
+
   test(`${b.kind}: join and leave by a session id held by another instance`, async () => {
     const p = prefix();
     const [A, B] = await cluster(2, p);

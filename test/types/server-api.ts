@@ -65,6 +65,12 @@ export async function typedServer(): Promise<void> {
   }
   // @ts-expect-error the input has the wrong type
   await hub.askAll("confirm", 42);
+  for (const info of await hub.fetchSessions({ group: "room" })) {
+    const user: string = info.data.user; // the hub's session data type
+    void user;
+    // @ts-expect-error no such field in the session data
+    void info.data.role;
+  }
 
   // Without an API description everything is allowed and untyped.
   const loose = createHub();

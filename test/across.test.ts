@@ -1,7 +1,8 @@
 /**
- * `hub.askAll`: one server→client request to many sessions, one answer each (Socket.IO's
- * `emitWithAck` to a room). Through the in-memory host, and across hubs on a MemoryBroker (the
- * cluster path the Redis and NATS brokers take; test/scale.ts runs it across processes).
+ * `hub.askAll` (one server→client request to many sessions, one answer each: Socket.IO's
+ * `emitWithAck` to a room) and `hub.fetchSessions` (Socket.IO's `fetchSockets`). Through the
+ * in-memory host, and across hubs on a MemoryBroker (the cluster path the Redis and NATS brokers
+ * take; test/scale.ts runs both across processes).
  */
 import { expect, test } from "bun:test";
 import { ClosedError, createHub, MemoryBroker, RemoteError, TimeoutError, type AskAllAnswer, type Broker, type Packet } from "../src/mod.ts";
@@ -90,7 +91,7 @@ test("askAll: ids, ids within a group, everyone; bytes both ways; sessions not y
   expect(r).toEqual({ id: c.session.id, ok: true, value: new Uint8Array([4, 5]) });
 });
 
-/** A MemoryBroker whose links report the packets their hub publishes, and can hide `ask` packets from their hub. */
+/** A MemoryBroker whose links report the packets their hub publishes, and can hide `ask` and `list` packets from their hub. */
 function watched(broker: MemoryBroker): Broker & { published: Packet[]; deaf: Set<string> } {
   const published: Packet[] = [];
   const deaf = new Set<string>();
@@ -98,7 +99,7 @@ function watched(broker: MemoryBroker): Broker & { published: Packet[]; deaf: Se
     published,
     deaf,
     connect(node) {
-      const link = broker.connect({ ...node, id: node.id, receive: (t, p) => void (deaf.has(node.id) && p.k === "ask" ? 0 : node.receive(t, p)) });
+      const link = broker.connect({ ...node, id: node.id, receive: (t, p) => void (deaf.has(node.id) && (p.k === "ask" || p.k === "list") ? 0 : node.receive(t, p)) });
       return { ...link, publish: (t: string, p: Packet) => (published.push(p), link.publish(t, p)) };
     },
   };
@@ -157,4 +158,50 @@ test("askAll: an instance that never replies adds nothing, once the timeout and 
   await answer(hostA, a, "x", { t: "res", d: "a" });
   expect(await all).toEqual([{ id: a.session.id, ok: true, value: "a" }]);
   expect(requests(b)).toEqual([]);
+});
+
+test("fetchSessions describes the sessions a query names, open or detached; data is the session's own object here", async () => {
+  const hub = createHub<{ role: string }>({ upgrade: (req) => ({ data: { role: new URL(req.url).searchParams.get("role") ?? "guest" } }) });
+  const host = new MemoryHost(hub);
+  const admin = await host.connect("http://h/?role=admin", env);
+  const raw = await host.connect("http://h/?wh_ack=1");
+  const away = await host.connect("http://h/?wh_ack=1", env); // keeps a replay buffer: detaches on 4000
+  hub.join(admin.session, "ops");
+  hub.join(away.session, "ops");
+  away.session.close(4000, "gone");
+  await Promise.resolve();
+  admin.session.set({ alias: "root" });
+  const all = await hub.fetchSessions();
+  expect(all.map((i) => i.id).sort()).toEqual([admin, raw, away].map((s) => s.session.id).sort());
+  const info = all.find((i) => i.id === admin.session.id)!;
+  expect(info).toEqual({
+    id: admin.session.id, instance: hub.id, mode: "envelope", state: "open", authenticated: true, alias: "root", available: true,
+    groups: ["ops"], data: { role: "admin" }, url: "http://h/?role=admin", remoteAddress: "127.0.0.1", openedAt: admin.session.openedAt,
+  });
+  expect(info.data).toBe(admin.session.data);
+  expect(all.find((i) => i.id === raw.session.id)).toMatchObject({ mode: "raw", groups: [], alias: undefined });
+  expect((await hub.fetchSessions({ group: "ops" })).map((i) => [i.id, i.state])).toEqual([[admin.session.id, "open"], [away.session.id, "detached"]]);
+  expect((await hub.fetchSessions({ group: "ops", except: away.session.id })).map((i) => i.id)).toEqual([admin.session.id]);
+  expect((await hub.fetchSessions({ to: [raw.session.id, "no-such-id"] })).map((i) => i.id)).toEqual([raw.session.id]);
+  expect(await hub.fetchSessions({ to: raw.session.id, group: "ops" })).toEqual([]);
+});
+
+test("fetchSessions across hubs: every instance's sessions; acting on one by id reaches it", async () => {
+  const broker = watched(new MemoryBroker());
+  const [A, B] = [createHub({ broker }), createHub<{ n: number }>({ broker, upgrade: () => ({ data: { n: 7 } }) })];
+  const [hostA, hostB] = [new MemoryHost(A), new MemoryHost(B)];
+  const a = await hostA.connect("http://h/", env);
+  const b = await hostB.connect("http://h/", env);
+  for (const [hub, s] of [[A, a], [B, b]] as const) hub.join(s.session, "room");
+  const infos = await A.fetchSessions({ group: "room" });
+  expect(infos.map((i) => [i.id, i.instance])).toEqual([[a.session.id, A.id], [b.session.id, B.id]]);
+  const remote = infos[1]!;
+  expect(remote).toMatchObject({ mode: "envelope", state: "open", groups: ["room"], data: { n: 7 }, alias: undefined });
+  A.join(remote.id, "picked"); // held by B: B does it
+  expect([...b.session.groups]).toEqual(["room", "picked"]);
+  const before = broker.published.filter((p) => p.k === "list").length;
+  expect((await A.fetchSessions({ to: a.session.id })).map((i) => i.id)).toEqual([a.session.id]); // held here: nobody else asked
+  expect(broker.published.filter((p) => p.k === "list").length).toBe(before);
+  broker.deaf.add(B.id); // a stalled instance: its part is missing once the grace period is over
+  expect((await A.fetchSessions()).map((i) => i.id)).toEqual([a.session.id]);
 });
