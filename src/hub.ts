@@ -249,7 +249,7 @@ export class Hub<D = SessionData, A = unknown> {
 
   /** Connect an adapter's driver and get the seam it calls. One driver per hub. */
   attach<S>(driver: Driver<S>): Seam<D, S> {
-    if (this.driver && this.driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host");
+    if (this.driver && this.driver !== driver) throw new WirehubError("unavailable", "this hub is already attached to a host: make its handler (createHandler, serve) once and reuse it");
     this.driver = driver as Driver;
     if (!driver.capabilities.hibernation) this.liveness.start();
     return {

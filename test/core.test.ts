@@ -84,6 +84,13 @@ describe("codec", () => {
 });
 
 describe("hub", () => {
+  test("a hub takes one host: a second handler is refused with an error that says what to do", () => {
+    const hub = createHub();
+    const host = new MemoryHost(hub);
+    expect(hub.attach(host.driver)).toBeDefined(); // the same driver again is fine
+    expect(() => new MemoryHost(hub)).toThrow("make its handler (createHandler, serve) once and reuse it");
+  });
+
   test("groups: O(1) membership, empty groups disappear, closed sessions leave", async () => {
     const hub = createHub();
     const host = new MemoryHost(hub);
