@@ -83,11 +83,18 @@ export interface DurableObjectOptions {
    * with the header (`routeToRoom` refuses those). Typically a Worker secret, read from `env`.
    */
   readonly roomSecret?: string;
+  /**
+   * Answer a plain HTTP request to the object (one without `Upgrade: websocket`, and not a room
+   * event), as PartyServer's `onRequest`: it runs after the sessions were rebuilt from the
+   * sockets, so `hub.sessions` and `hub.members()` are complete. Return `undefined` to let the
+   * hub answer (426 Upgrade Required). Default: none (the hub answers every such request).
+   */
+  request?(request: Request, hub: Hub<any, any>): Response | undefined | Promise<Response | undefined>;
 }
 
 /** The Hibernation API handlers of one object; a Durable Object class delegates to them. */
 export interface DurableObjectHandler {
-  /** Upgrade a request, or emit a room event (a request with {@link ROOM_EVENT_HEADER}); any other request gets the hub's 426. */
+  /** Upgrade a request, or emit a room event (a request with {@link ROOM_EVENT_HEADER}); any other request goes to the `request` option, else gets the hub's 426. */
   fetch(request: Request): Promise<Response>;
   /** The object's `webSocketMessage`. */
   webSocketMessage(ws: HibernatableWebSocket, message: string | ArrayBuffer): void;
@@ -192,6 +199,10 @@ export function createHandler<D>(hub: Hub<D, any>, ctx: DurableObjectStateLike, 
     async fetch(request) {
       restore();
       if (request.headers.has(ROOM_EVENT_HEADER)) return receiveRoomEvent(hub, request, options.roomSecret);
+      if (options.request && request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+        const answer = await options.request(request, hub);
+        if (answer) return answer;
+      }
       const r = await seam.upgrade(request, { remoteAddress: request.headers.get("cf-connecting-ip") ?? "" });
       if (r instanceof Response) return r;
       const pair = new WebSocketPair();

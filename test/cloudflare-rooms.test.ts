@@ -119,3 +119,20 @@ describe("cloudflare: broadcastToRoom with a room secret", () => {
     await b.nothing((f) => f.e === "forged");
   });
 });
+
+describe("cloudflare: plain HTTP requests to a room (the request option)", () => {
+  const { client, evict, http } = server();
+
+  test("the room answers from its hub, rebuilt after a wake; other requests still get the hub's 426", async () => {
+    const count = async (room: string): Promise<unknown> => (await fetch(http(`__count?room=${room}`))).json();
+    expect(await count("http-a")).toEqual({ sessions: 0, groups: [] });
+    await client("http-a", "staff");
+    await client("http-b");
+    expect(await count("http-a")).toEqual({ sessions: 1, groups: ["staff"] });
+    await evict("http-a"); // hibernate: the answer must come from the sessions rebuilt from the sockets
+    expect(await count("http-a")).toEqual({ sessions: 1, groups: ["staff"] });
+    const plain = await fetch(http("?room=http-a"));
+    await plain.body?.cancel();
+    expect(plain.status).toBe(426);
+  });
+});

@@ -39,7 +39,11 @@ export const FixtureHub = createDurableObject<FixtureData, Env>((ctx, env) => {
     // from inside one room's object to another room
     .handle("rooms/broadcast", async (d: RoomEvent) => (await toRoom(env, d), true));
   return hub;
-}, (env) => ({ roomSecret: env.ROOM_SECRET }));
+}, (env) => ({
+  roomSecret: env.ROOM_SECRET,
+  // a plain HTTP request to a room: `/__count` answers here, anything else is left to the hub (426)
+  request: (req, hub) => new URL(req.url).pathname === "/__count" ? Response.json({ sessions: hub.sessions.size, groups: [...hub.groups()] }) : undefined,
+}));
 
 export default {
   fetch(request: Request, env: Env): Promise<Response> {
