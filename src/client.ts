@@ -27,7 +27,8 @@ import type {
 } from "./client-types.ts";
 import { Outbox } from "./client-outbox.ts";
 import { ClosedError, RemoteError, WirehubError, toWireError } from "./errors.ts";
-import { encodeFrame, encodeResult, fromBase64 } from "./protocol.ts";
+import { encodeFrame, encodeResult } from "./protocol.ts";
+import { EventListeners, payload } from "./client-events.ts";
 
 export { backoffDelay, DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, shouldReconnect } from "./client-backoff.ts";
 export type { BackoffOptions } from "./client-backoff.ts";
@@ -50,7 +51,7 @@ export class Client<A = unknown> {
   #opts: ClientOptions;
   #link: Link;
   #box: Outbox;
-  #events = new Map<string, Set<(data: never) => void>>();
+  #events = new EventListeners();
   #handlers = new Map<string, (input: never) => unknown>();
   #life = new Map<string, Set<Fn>>();
   #presence = new Set<(e: PresenceEvent) => void>();
@@ -120,16 +121,25 @@ export class Client<A = unknown> {
 
   /** Listen to an event the server sends. */
   on<E extends EventName<A>>(event: E, fn: (data: EventData<A, E>) => void): this {
-    let set = this.#events.get(event);
-    if (!set) this.#events.set(event, (set = new Set()));
-    set.add(fn as (data: never) => void);
+    this.#events.on(event, fn as (data: never) => void);
     return this;
   }
 
-  /** Stop listening. */
-  off<E extends EventName<A>>(event: E, fn: (data: EventData<A, E>) => void): this {
-    this.#events.get(event)?.delete(fn as (data: never) => void);
+  /** Listen to the next one of an event the server sends, once. */
+  once<E extends EventName<A>>(event: E, fn: (data: EventData<A, E>) => void): this {
+    this.#events.on(event, fn as (data: never) => void, true);
     return this;
+  }
+
+  /** Stop listening: `fn` for `event`; without `fn`, every listener of `event`; without arguments, every event listener (`onAny` ones too). */
+  off<E extends EventName<A>>(event?: E, fn?: (data: EventData<A, E>) => void): this {
+    this.#events.off(event, fn as ((data: never) => void) | undefined);
+    return this;
+  }
+
+  /** Listen to every event the server sends, after the listeners of its name (Socket.IO's `onAny`): logging, generic routing. Returns a remover. */
+  onAny(fn: (event: string, data: unknown) => void): () => void {
+    return this.#events.onAny(fn);
   }
 
   /**
@@ -303,7 +313,7 @@ export class Client<A = unknown> {
   #frame(f: Frame): void {
     switch (f.t) {
       case "evt":
-        for (const fn of this.#events.get(String(f.e)) ?? []) this.#guard(() => fn(payload(f) as never));
+        this.#events.dispatch(String(f.e), payload(f), (call) => this.#guard(call));
         return;
       case "res":
         return this.#box.settle(f.id as number, true, payload(f));
@@ -363,17 +373,6 @@ export class Client<A = unknown> {
       }
     }
   }
-}
-
-function payload(f: Frame): unknown {
-  if (typeof f.b === "string") {
-    try {
-      return fromBase64(f.b);
-    } catch {
-      return undefined;
-    }
-  }
-  return f.d;
 }
 
 /**

@@ -47,6 +47,46 @@ describe("wirehub/client", () => {
     expect([...(b as Uint8Array)]).toEqual([0, 1, 2, 255]);
   });
 
+  test("once, off by name or altogether, and onAny (after the named listeners, for every event)", async () => {
+    const c = await client();
+    const seen: string[] = [];
+    const log = (tag: string) => (d: unknown) => void seen.push(`${tag} ${JSON.stringify(d)}`);
+    const next = () => new Promise<void>((resolve) => {
+      const remove = c.onAny(() => (remove(), resolve()));
+    });
+    c.once("chat", log("once"));
+    c.on("chat", log("on"));
+    const stopAny = c.onAny((e, d) => void seen.push(`any ${e} ${JSON.stringify(d)}`));
+    for (const n of [1, 2]) {
+      const got = next();
+      c.emit("chat", n);
+      await got;
+    }
+    expect(seen.splice(0)).toEqual(["once 1", "on 1", "any chat 1", "on 2", "any chat 2"]);
+    const errors: unknown[] = [];
+    c.onLifecycle("error", (e) => void errors.push(e.error));
+    c.on("chat", () => {
+      throw new Error("a listener's bug");
+    });
+    c.off("chat", log("on")); // another function: nothing removed
+    let got = next();
+    c.emit("chat", 3);
+    await got;
+    expect(seen.splice(0)).toEqual(["on 3", "any chat 3"]); // the throwing listener stopped nobody
+    expect(errors).toHaveLength(1);
+    c.off("chat"); // every listener of "chat"
+    got = next();
+    c.emit("chat", 4);
+    await got;
+    expect(seen.splice(0)).toEqual(["any chat 4"]);
+    stopAny();
+    c.on("chat", log("on"));
+    c.off(); // every event listener
+    c.emit("chat", 5);
+    await c.request("whoami"); // the echo comes before the answer
+    expect(seen).toEqual([]);
+  });
+
   test("requests: success, remote error with code and data, timeout", async () => {
     const c = await client();
     expect(await c.request("test/slow", { ms: 1, value: 42 })).toBe(42);

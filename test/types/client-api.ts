@@ -33,6 +33,12 @@ export async function typed(url: string): Promise<void> {
   });
   // @ts-expect-error the listener expects the wrong payload
   c.on("chat", (m: { text: number }) => void m);
+  c.once("chat", (m) => void (m.text satisfies string));
+  // @ts-expect-error no such event
+  c.once("chta", () => {});
+  c.off("chat").off();
+  const stop: () => void = c.onAny((event: string, data: unknown) => void [event, data]);
+  stop();
 
   const user = await c.request("create/user", { name: "ada" });
   const id: string = user.id;
