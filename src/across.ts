@@ -13,10 +13,11 @@
  */
 import type { Packet } from "./broker.ts";
 import { ClosedError, RemoteError, TimeoutError, WirehubError } from "./errors.ts";
-import { framePayload, toBase64 } from "./protocol.ts";
+import { payloadFields } from "./fanout.ts";
+import { framePayload } from "./protocol.ts";
 import { DETACHED, OPEN, type Session } from "./session.ts";
 import type { Mode } from "./types.ts";
-import { asList, bytesOf } from "./wire.ts";
+import { asList } from "./wire.ts";
 import type { Hub } from "./hub.ts";
 
 /** How long the asking instance waits for another instance's reply, beyond the clients' timeout. */
@@ -124,9 +125,7 @@ export async function askAll<D>(hub: Hub<D, any>, method: string, input: unknown
   const ms = q.timeout ?? hub.requestTimeout;
   const here = askHere(hub, method, input, q, ms);
   if (!reachesOthers(hub, q)) return here;
-  const bytes = bytesOf(input);
-  const payload = bytes ? { b: toBase64(bytes) } : { d: input };
-  const [mine, replies] = await Promise.all([here, others(hub, q, { k: "ask", e: method, ...payload, f: { ms } }, ms)]);
+  const [mine, replies] = await Promise.all([here, others(hub, q, { k: "ask", e: method, ...payloadFields(input), f: { ms } }, ms)]);
   return mine.concat(replies.flatMap((r) => (Array.isArray(r) ? (r as WireAnswer[]).map((a) => fromWire(a, method, ms)) : [])));
 }
 
@@ -180,8 +179,7 @@ function describeHere<D>(hub: Hub<D, any>, q: SessionQuery): SessionInfo<D>[] {
 
 function toWire(a: AskAllAnswer): WireAnswer {
   if (!a.ok) return { i: a.id, c: a.error.code, m: a.error.message, x: a.error.data };
-  const bytes = bytesOf(a.value);
-  return bytes ? { i: a.id, b: toBase64(bytes) } : { i: a.id, d: a.value };
+  return { i: a.id, ...payloadFields(a.value) };
 }
 
 function fromWire(a: WireAnswer, method: string, ms: number): AskAllAnswer {

@@ -107,13 +107,16 @@ function openHere<D>(hub: Hub<D, any>, ids: readonly string[]): readonly string[
   return ids;
 }
 
+/** A payload as the `d` or `b` member of a packet (what {@link framePayload} reads back); none for `undefined`. */
+export function payloadFields(data: unknown): { d?: unknown; b?: string } {
+  const bytes = bytesOf(data);
+  return bytes ? { b: toBase64(bytes) } : data === undefined ? {} : { d: data };
+}
+
 /** Build the broker packet of an event send (`n`: the send's number at its origin). */
 export function eventPacket(origin: string, event: string, data: unknown, group: string | undefined, except: readonly string[], n?: number, volatile?: boolean): Packet {
-  const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[]; v?: 1 } = { o: origin, k: "evt", n, e: event };
+  const p: { o: string; k: "evt"; n?: number; e: string; d?: unknown; b?: string; g?: string; x?: readonly string[]; v?: 1 } = { o: origin, k: "evt", n, e: event, ...payloadFields(data) };
   if (volatile) p.v = 1;
-  const bytes = bytesOf(data);
-  if (bytes) p.b = toBase64(bytes);
-  else if (data !== undefined) p.d = data;
   if (group !== undefined) p.g = group;
   if (except.length > 0) p.x = except;
   return p;
