@@ -34,7 +34,7 @@ export interface Packet {
   readonly g?: string;
   /** Session ids that must not receive it. */
   readonly x?: readonly string[];
-  /** Sender description for `dm` frames / close code for `close` / the subject of `pres` / `to` (and the clients' timeout) of `ask` and `list`. */
+  /** Sender description for `dm` frames / close code for `close` / the subject of `pres` / `to` (and the clients' timeout) of `ask` and `list` / `1` on a `rep` part that more parts follow. */
   readonly f?: unknown;
   /** `1` for a volatile event send (see `Target.volatile`). */
   readonly v?: 1;

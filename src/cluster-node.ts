@@ -34,6 +34,24 @@ export function otherInstances(entries: StoreEntry[], me: string): InstanceEntry
   return others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** Most JSON characters one reply message carries: well under NATS's default max payload (1 MiB). */
+const REPLY_PART = 256 * 1024;
+
+/**
+ * A reply as the messages that carry it, in order: a long array (the sessions' answers or
+ * descriptions of `askAll` and `fetchSessions`) in parts of about {@link REPLY_PART} JSON
+ * characters, anything else whole.
+ */
+export function replyParts(d: unknown): unknown[] {
+  if (!Array.isArray(d) || d.length < 2) return [d];
+  const size = JSON.stringify(d).length;
+  if (size <= REPLY_PART) return [d];
+  const per = Math.max(1, Math.floor((d.length * REPLY_PART) / size));
+  const parts: unknown[][] = [];
+  for (let i = 0; i < d.length; i += per) parts.push(d.slice(i, i + per));
+  return parts;
+}
+
 /** A private message's sender as seen by the `privateMessage` hook on another instance. */
 export interface RemotePeer {
   /** Session id. */

@@ -26,7 +26,7 @@ import { detachTimeout, ringPush } from "./resume.ts";
 import { DETACHED, OPEN, Session, type PublicInfo, type SessionData } from "./session.ts";
 import { visible, type PresenceOp } from "./presence.ts";
 import type { Hub } from "./hub.ts";
-import { otherInstances, type Handed, type InstanceEntry, type RemotePeer, type Snapshot, type Waiting } from "./cluster-node.ts";
+import { otherInstances, replyParts, type Handed, type InstanceEntry, type RemotePeer, type Snapshot, type Waiting } from "./cluster-node.ts";
 export { brokerNode } from "./cluster-node.ts";
 export type { InstanceEntry, RemotePeer } from "./cluster-node.ts";
 
@@ -336,14 +336,16 @@ export class Cluster<D = SessionData> {
   }
 
   #reply(to: Packet, d: unknown): void {
-    this.#link.publish("n:" + to.o, { o: this.#hub.id, k: "rep", r: to.r, d });
+    // A long answer goes in parts under the broker's message limit; `f: 1` says more follow.
+    const parts = replyParts(d);
+    parts.forEach((part, i) => this.#link.publish("n:" + to.o, { o: this.#hub.id, k: "rep", r: to.r, d: part, f: i < parts.length - 1 ? 1 : undefined }));
   }
 
   #answered(p: Packet): void {
     const w = this.#waiting.get(p.r!);
     if (!w) return;
     w.got.push(p.d);
-    if (--w.left > 0) return;
+    if (p.f === 1 || --w.left > 0) return;
     clearTimeout(w.timer);
     this.#waiting.delete(p.r!);
     w.done(w.got);

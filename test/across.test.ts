@@ -205,3 +205,19 @@ test("fetchSessions across hubs: every instance's sessions; acting on one by id 
   broker.deaf.add(B.id); // a stalled instance: its part is missing once the grace period is over
   expect((await A.fetchSessions()).map((i) => i.id)).toEqual([a.session.id]);
 });
+
+test("a long reply between instances travels in parts under the broker's message limit, and arrives whole", async () => {
+  const broker = watched(new MemoryBroker());
+  const [A, B] = [createHub({ broker }), createHub<{ pad: string }>({ broker, upgrade: () => ({ data: { pad: "x".repeat(200_000) } }) })];
+  const [hostA, hostB] = [new MemoryHost(A), new MemoryHost(B)];
+  await hostA.connect("http://h/", env);
+  const far = await Promise.all([1, 2, 3, 4].map(() => hostB.connect("http://h/", env)));
+  const infos = await A.fetchSessions();
+  expect(infos.length).toBe(5);
+  expect(infos.slice(1).map((i) => i.id).sort()).toEqual(far.map((s) => s.session.id).sort());
+  expect(infos.slice(1).every((i) => (i.data as { pad: string }).pad.length === 200_000)).toBe(true);
+  const parts = broker.published.filter((p) => p.k === "rep" && p.o === B.id);
+  expect(parts.length).toBeGreaterThan(1); // 800 KB of descriptions: several messages
+  expect(parts.every((p) => JSON.stringify(p).length < 512 * 1024)).toBe(true);
+  expect(parts.map((p) => p.f)).toEqual([...parts.slice(1).map(() => 1), undefined]); // all but the last say more follow
+});

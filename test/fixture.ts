@@ -157,6 +157,8 @@ export function createFixtureHub(extra: Partial<HubOptions<FixtureData>> = {}): 
         return { ok: false, code: (e as { code?: string }).code ?? "unknown" };
       }
     })
+    // server-side data of this many characters (never sent to a client): big cross-instance replies
+    .handle("test/pad", (d: { n: number }, s) => (((s.data as FixtureData & { pad?: string }).pad = "x".repeat(d.n)), true))
     .handle("test/fetch-sessions", async (d: { query?: { to?: string[]; group?: string; except?: string[] } }) =>
       (await hub.fetchSessions(d.query)).map(({ id, instance, mode, state, groups, data }) => ({ id, instance, mode, state, groups, data: { tag: data.tag } }))) // never the secret
     // every answer of an askAll, by session id, each error as its class name and code

@@ -291,6 +291,11 @@ export function scaleSuite(b: BrokerProbe): void {
     expect(got.map((i) => [i.id, i.instance, i.groups, i.data.tag])).toEqual([[a.sid, A!.id, ["listed"], "on-a"], [bb.sid, B!.id, ["listed"], "on-b"]]);
     const everyone = await a.call<Info[]>("test/fetch-sessions", {});
     expect(everyone.map((i) => i.id).sort()).toEqual([a.sid, bb.sid, other.sid].sort());
+    // B's reply outgrows one broker message (NATS takes at most 1 MiB): it crosses in parts
+    const third = await client(B!);
+    for (const c of [bb, other, third]) await c.call("test/pad", { n: 400_000 });
+    const big = await a.call<Info[]>("test/fetch-sessions", {});
+    expect(big.map((i) => i.id).sort()).toEqual([a.sid, bb.sid, other.sid, third.sid].sort());
   });
 
   test(`${b.kind}: join and leave by a session id held by another instance`, async () => {
