@@ -73,6 +73,11 @@ export function scaleSuite(b: BrokerProbe): void {
       if (names.join() === [...want].sort().join() || Date.now() > until) return names;
     }
   };
+  // An instance joins the list of instances that askAll and fetchSessions read from the store
+  // with its first entry, written at start: right after start-up that write may still be on its
+  // way. Wait (for up to 10 s) until `c`'s instance lists `n` sessions in all.
+  const listed = (c: TestClient, n: number): Promise<void> =>
+    waitFor(`${n} sessions listed`, async () => (await c.call<unknown[]>("test/fetch-sessions", {})).length >= n);
   /** The envelope frames `c` received from its `from`-th message on. */
   const since = (c: TestClient, from: number): F[] =>
     c.all.slice(from).filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m) as F);
@@ -263,6 +268,7 @@ export function scaleSuite(b: BrokerProbe): void {
     const [A, B] = await cluster(2, p);
     const [asker, a, b1, b2] = [await client(A!), await client(A!), await client(B!), await client(B!)];
     for (const c of [a, b1, b2]) await join(c, "poll");
+    await listed(asker, 4);
     const ask = (target: F) => asker.call<F>("test/ask-all", { method: "vote", data: { q: "lunch?" }, target: { timeout: 5000, ...target } });
     const answer = async (c: TestClient, reply: F) => {
       const q = await c.frame((f) => f.t === "req" && f.m === "vote");
@@ -286,6 +292,7 @@ export function scaleSuite(b: BrokerProbe): void {
     const [A, B] = await cluster(2, p);
     const [a, bb, other] = [await client(A!, "?tag=on-a"), await client(B!, "?tag=on-b"), await client(B!)];
     for (const c of [a, bb]) await join(c, "listed");
+    await listed(a, 3);
     type Info = { id: string; instance: string; groups: string[]; data: { tag?: string } };
     const got = await a.call<Info[]>("test/fetch-sessions", { query: { group: "listed" } });
     expect(got.map((i) => [i.id, i.instance, i.groups, i.data.tag])).toEqual([[a.sid, A!.id, ["listed"], "on-a"], [bb.sid, B!.id, ["listed"], "on-b"]]);
