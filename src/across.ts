@@ -8,7 +8,8 @@
  * each of them replies once its part is done: every answer of its sessions (after they
  * answered or timed out), or their descriptions. An instance that does not reply within
  * {@link GRACE_MS} (after the clients' timeout, for `ask`) adds nothing. A target of ids all
- * held here asks nobody else.
+ * held here asks nobody else. `hub.toInstances` (Socket.IO's `serverSideEmit`) takes the same
+ * way to each other instance's own listener (`srv`), and waits its own timeout.
  * @module
  */
 import type { Packet } from "./broker.ts";
@@ -73,6 +74,15 @@ export interface SessionInfo<D = unknown> {
   readonly openedAt: number;
 }
 
+/** Another instance's answer to `hub.toInstances`: what its listener returned, or why there is none. */
+export type InstanceAnswer =
+  | { readonly instance: string; readonly ok: true; readonly value: unknown }
+  /** `RemoteError`: its code is `not_found` (no listener there) or the listener's error's (`handler_error` for one that is not a `WirehubError`). */
+  | { readonly instance: string; readonly ok: false; readonly error: WirehubError };
+
+/** A listener of other instances' events (`hub.onInstance`): its return value (or promise) is the answer. */
+export type InstanceListener = (data: unknown, from: string) => unknown;
+
 /** An answer as it travels between instances: `c` (error code) marks an error. */
 interface WireAnswer {
   readonly i: string;
@@ -105,8 +115,8 @@ function reachesOthers<D>(hub: Hub<D, any>, q: SessionQuery): boolean {
   return hub.cluster !== undefined && !(q.to !== undefined && asList(q.to).every((id) => hub.sessions.has(id)));
 }
 
-/** Publish `packet` (plus the query) to every other instance and collect their replies. */
-async function others<D>(hub: Hub<D, any>, q: SessionQuery, packet: Omit<Packet, "o" | "g" | "x">, ms: number): Promise<unknown[]> {
+/** Publish `packet` (plus the query) to every other instance and collect their replies, waiting `wait` ms at most. */
+async function others<D>(hub: Hub<D, any>, q: SessionQuery, packet: Omit<Packet, "o" | "g" | "x">, wait: number): Promise<unknown[]> {
   let ids: string[];
   try {
     ids = (await hub.cluster!.instances()).map((e) => e.id).filter((id) => id !== hub.id);
@@ -117,7 +127,7 @@ async function others<D>(hub: Hub<D, any>, q: SessionQuery, packet: Omit<Packet,
   if (ids.length === 0) return [];
   const to = q.to === undefined ? undefined : asList(q.to);
   const full: Packet = { ...packet, o: hub.id, g: q.group, x: asList(q.except), f: { ...(packet.f as object), to } };
-  return await hub.cluster!.request(ids.map((id) => ["n:" + id, 1]), full, ms + GRACE_MS);
+  return await hub.cluster!.request(ids.map((id) => ["n:" + id, 1]), full, wait);
 }
 
 /** `hub.askAll`: ask the sessions `q` names here and, on a cluster, on the other instances. */
@@ -125,21 +135,32 @@ export async function askAll<D>(hub: Hub<D, any>, method: string, input: unknown
   const ms = q.timeout ?? hub.requestTimeout;
   const here = askHere(hub, method, input, q, ms);
   if (!reachesOthers(hub, q)) return here;
-  const [mine, replies] = await Promise.all([here, others(hub, q, { k: "ask", e: method, ...payloadFields(input), f: { ms } }, ms)]);
+  const [mine, replies] = await Promise.all([here, others(hub, q, { k: "ask", e: method, ...payloadFields(input), f: { ms } }, ms + GRACE_MS)]);
   return mine.concat(replies.flatMap((r) => (Array.isArray(r) ? (r as WireAnswer[]).map((a) => fromWire(a, method, ms)) : [])));
+}
+
+/** `hub.toInstances`: hand `event` to every other instance's listener; their answers. */
+export async function toInstances<D>(hub: Hub<D, any>, event: string, data: unknown, ms: number): Promise<InstanceAnswer[]> {
+  if (!hub.cluster) return [];
+  const replies = await others(hub, {}, { k: "srv", e: event, ...payloadFields(data), f: {} }, ms);
+  return replies.flatMap((r) => (Array.isArray(r) ? (r as WireAnswer[]) : [])).map((a) => {
+    const r = fromWire(a, event, ms);
+    return r.ok ? { instance: a.i, ok: true, value: r.value } : { instance: a.i, ok: false, error: r.error };
+  });
 }
 
 /** `hub.fetchSessions`: describe the sessions `q` names here and, on a cluster, on the other instances. */
 export async function fetchSessions<D>(hub: Hub<D, any>, q: SessionQuery): Promise<SessionInfo<D>[]> {
   const mine = describeHere(hub, q);
   if (!reachesOthers(hub, q)) return mine;
-  const replies = await others(hub, q, { k: "list", f: {} }, 0);
+  const replies = await others(hub, q, { k: "list", f: {} }, GRACE_MS);
   return mine.concat(replies.flatMap((r) => (Array.isArray(r) ? (r as SessionInfo<D>[]) : [])));
 }
 
-/** Another instance's `ask` or `list` packet: do this hub's part, then hand the result to `reply`. */
+/** Another instance's `ask`, `list` or `srv` packet: do this hub's part, then hand the result to `reply`. */
 export function answerOther<D>(hub: Hub<D, any>, p: Packet, reply: (result: unknown) => void): void {
   const f = p.f as { to?: string[]; ms?: number };
+  if (p.k === "srv") return answerInstance(hub, p, reply);
   const q: SessionQuery = { to: f.to, group: p.g, except: p.x };
   if (p.k === "list") return reply(describeHere(hub, q)); // JSON leaves out an alias that is undefined
   askHere(hub, p.e!, framePayload(p), q, f.ms!).then(
@@ -175,6 +196,22 @@ function describeHere<D>(hub: Hub<D, any>, q: SessionQuery): SessionInfo<D>[] {
     remoteAddress: s.remoteAddress,
     openedAt: s.openedAt,
   }));
+}
+
+/** Another instance's event: its listener's answer, as one wire answer in a list (named by this instance). */
+function answerInstance<D>(hub: Hub<D, any>, p: Packet, reply: (result: unknown) => void): void {
+  const fn = hub.instanceListeners.get(p.e!);
+  const answer = (a: AskAllAnswer): void => reply([toWire({ ...a, id: hub.id })]);
+  const fail = (error: unknown): void => {
+    if (!(error instanceof WirehubError)) hub.report(error);
+    answer({ id: "", ok: false, error: error instanceof WirehubError ? error : new RemoteError("handler_error", "internal error") });
+  };
+  if (!fn) return answer({ id: "", ok: false, error: new RemoteError("not_found", `no instance listener for "${p.e}"`) });
+  try {
+    Promise.resolve(fn(framePayload(p), p.o)).then((value) => answer({ id: "", ok: true, value }), fail);
+  } catch (error) {
+    fail(error);
+  }
 }
 
 function toWire(a: AskAllAnswer): WireAnswer {

@@ -16,15 +16,15 @@ export interface Packet {
    * Kind: `evt` (an event), `dm` (a private message), `pres` (a presence change), `close` (drop
    * a session), `join` and `leave` (put a session in a group or take it out); between instances
    * of a cluster: `rep` (a reply), `claim` and `cut` (hand a session over for resume, see
-   * `src/cluster.ts`), `ask` and `list` (ask an instance's sessions, describe them: see
-   * `src/across.ts`).
+   * `src/cluster.ts`), `ask` and `list` (ask an instance's sessions, describe them) and `srv` (an
+   * event for an instance's own listener): see `src/across.ts`.
    */
-  readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask" | "list";
+  readonly k: "evt" | "dm" | "pres" | "close" | "join" | "leave" | "rep" | "claim" | "cut" | "ask" | "list" | "srv";
   /** Per-origin send number: `o` and `n` name one send cluster-wide (a frame buffered twice during a hand-over is recognised by them). */
   readonly n?: number;
-  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `list`, `rep`). */
+  /** Reply id of a request between instances (`dm`, `claim`, `cut`, `ask`, `list`, `srv`, `rep`). */
   readonly r?: string;
-  /** Event name (`evt`), the close reason (`close`), the presence op (`pres`), the method (`ask`). */
+  /** Event name (`evt`), the close reason (`close`), the presence op (`pres`), the method (`ask`), the event (`srv`). */
   readonly e?: string;
   /** JSON payload. */
   readonly d?: unknown;

@@ -223,6 +223,7 @@ export class Cluster<D = SessionData> {
         return this.#cut(topic.slice(2), p);
       case "ask":
       case "list":
+      case "srv":
         return answerOther(this.#hub, p, (result) => this.#reply(p, result));
     }
   }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { AskInput, AskOutput, AskedMethod, EventKey, EventPayload, HandledMethod, HandlerInput, HandlerOutput } from "./api.ts";
-import { askAll, fetchSessions, type AskAllAnswer, type AskAllOptions, type SessionInfo, type SessionQuery } from "./across.ts";
+import { askAll, fetchSessions, toInstances, type AskAllAnswer, type AskAllOptions, type InstanceAnswer, type InstanceListener, type SessionInfo, type SessionQuery } from "./across.ts";
 import { MemoryBroker, type BrokerLink } from "./broker.ts";
 import { brokerNode, Cluster } from "./cluster.ts";
 import type { EventListener, HandlerOptions, RequestHandler } from "./dispatch.ts";
@@ -45,6 +45,7 @@ export class Hub<D = SessionData, A = unknown> {
   /** @internal */ readonly requestTimeout: number;
   /** @internal */ readonly handlers: Map<string, { fn: RequestHandler<D>; opts: HandlerOptions }> = new Map();
   /** @internal */ readonly listeners: Map<string, { fn: EventListener<D>; opts: HandlerOptions }> = new Map();
+  /** @internal listeners of other instances' events ({@link onInstance}) */ readonly instanceListeners: Map<string, InstanceListener> = new Map();
   /** @internal */ readonly groupMap: Map<string, Set<Session<D>>> = new Map();
   /**
    * @internal each group's name as first joined: every member keeps this one string, not its
@@ -105,22 +106,25 @@ export class Hub<D = SessionData, A = unknown> {
     return session.request<AskOutput<A, M>>(method, input, options);
   }
 
-  /**
-   * Ask every open envelope session `target` names (everyone by default) the same question, on
-   * this hub and, with a broker that has a store, on every other instance, and await all answers:
-   * one per session asked, a value or an error. Never rejects (Socket.IO's `emitWithAck` to many).
-   */
+  /** Ask every open envelope session `target` names (everyone by default), here and on every other instance (a broker with a store): one answer per session, a value or an error; never rejects (Socket.IO's `emitWithAck` to many). */
   askAll<M extends AskedMethod<A>>(method: M, input: AskInput<A, M>, target: AskAllOptions = {}): Promise<AskAllAnswer<AskOutput<A, M>>[]> {
     return askAll(this, method, input, target) as Promise<AskAllAnswer<AskOutput<A, M>>[]>;
   }
 
-  /**
-   * Describe every session `query` names (everyone by default), open or waiting to be resumed,
-   * on this hub and, with a broker that has a store, on every other instance (Socket.IO's
-   * `fetchSockets`). Act on one anywhere by its id: `emit` with `to`, `join`, `leave`, `drop`.
-   */
+  /** Describe every session `query` names (everyone by default), open or detached, here and on every other instance (Socket.IO's `fetchSockets`); act on one anywhere by its id (`emit` with `to`, `join`, `leave`, `drop`). */
   fetchSessions(query: SessionQuery = {}): Promise<SessionInfo<D>[]> {
     return fetchSessions(this, query);
+  }
+
+  /** Listen to an event other instances send with {@link toInstances} (Socket.IO's `serverSideEmit`); what it returns (or resolves to) is the answer. Replaces an earlier one. */
+  onInstance(event: string, fn: InstanceListener): this {
+    this.instanceListeners.set(event, fn);
+    return this;
+  }
+
+  /** Send an event to every other instance (a broker with a store) and await each one's answer, up to `timeout` ms (default `requestTimeout`); never rejects; `[]` without a cluster. */
+  toInstances(event: string, data?: unknown, options: { readonly timeout?: number } = {}): Promise<InstanceAnswer[]> {
+    return toInstances(this, event, data, options.timeout ?? this.requestTimeout);
   }
 
   /** Send an event to a target (everyone by default), encoded once for all recipients. */

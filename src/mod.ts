@@ -16,7 +16,7 @@
 
 export { createHub, Hub } from "./hub.ts";
 export type { GroupAction, GuardedCall, HubCloseOptions, HubOptions, Seam } from "./hub.ts";
-export type { AskAllAnswer, AskAllOptions, SessionInfo, SessionQuery } from "./across.ts";
+export type { AskAllAnswer, AskAllOptions, InstanceAnswer, InstanceListener, SessionInfo, SessionQuery } from "./across.ts";
 export { badHandshake, originAllowed } from "./upgrade.ts";
 export type { Admission, OriginPolicy, UpgradeRequest, UpgradeResult } from "./upgrade.ts";
 export type { HeaderReader } from "./wire.ts";

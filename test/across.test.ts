@@ -5,7 +5,7 @@
  * take; test/scale.ts runs both across processes).
  */
 import { expect, test } from "bun:test";
-import { ClosedError, createHub, MemoryBroker, RemoteError, TimeoutError, type AskAllAnswer, type Broker, type Packet } from "../src/mod.ts";
+import { ClosedError, createHub, MemoryBroker, RemoteError, TimeoutError, WirehubError, type AskAllAnswer, type Broker, type Packet } from "../src/mod.ts";
 import { MemoryHost, parsed, until, type MemSocket } from "./memory-host.ts";
 
 const env = "wirehub.v1";
@@ -220,4 +220,43 @@ test("a long reply between instances travels in parts under the broker's message
   expect(parts.length).toBeGreaterThan(1); // 800 KB of descriptions: several messages
   expect(parts.every((p) => JSON.stringify(p).length < 512 * 1024)).toBe(true);
   expect(parts.map((p) => p.f)).toEqual([...parts.slice(1).map(() => 1), undefined]); // all but the last say more follow
+});
+
+test("toInstances hands an event to every other instance's listener and brings back each answer or error", async () => {
+  const broker = watched(new MemoryBroker());
+  const reported: unknown[] = [];
+  const [A, B, C, D, E] = [
+    createHub({ broker }),
+    createHub({ broker }),
+    createHub({ broker }),
+    createHub({ broker, error: (e) => void reported.push(e) }),
+    createHub({ broker }),
+  ];
+  B.onInstance("count", (d, from) => ({ from, d, sessions: B.sessions.size }));
+  C.onInstance("count", async () => {
+    throw new WirehubError("busy", "try later", { data: { in: 5 } });
+  });
+  D.onInstance("count", () => {
+    throw new Error("a listener's bug, not for other instances to read");
+  });
+  // E has no listener of "count"
+  A.onInstance("count", () => "A never asks itself");
+  const answers = new Map((await A.toInstances("count", new Uint8Array([7]))).map((a) => [a.instance, a]));
+  expect([...answers.keys()].sort()).toEqual([B.id, C.id, D.id, E.id].sort());
+  expect(answers.get(B.id)).toEqual({ instance: B.id, ok: true, value: { from: A.id, d: new Uint8Array([7]), sessions: 0 } });
+  const busy = answers.get(C.id)!;
+  expect(busy.ok || [busy.error.code, busy.error.message, busy.error.data]).toEqual(["busy", "try later", { in: 5 }]);
+  const bug = answers.get(D.id)!;
+  expect(bug.ok || [bug.error.code, bug.error.message]).toEqual(["handler_error", "internal error"]);
+  expect(String(reported[0])).toContain("a listener's bug"); // reported where it happened
+  const none = answers.get(E.id)!;
+  expect(none.ok || [none.error.code]).toEqual(["not_found"]);
+  expect(none.ok || none.error).toBeInstanceOf(RemoteError);
+
+  // an instance whose listener never answers is left out once the timeout has passed
+  B.onInstance("slow", () => new Promise(() => {}));
+  for (const h of [C, D, E]) h.onInstance("slow", () => "quick");
+  const slow = await A.toInstances("slow", null, { timeout: 100 });
+  expect(slow.map((a) => a.instance).sort()).toEqual([C.id, D.id, E.id].sort());
+  expect(await createHub().toInstances("count")).toEqual([]); // no cluster, nobody to ask
 });

@@ -305,6 +305,19 @@ export function scaleSuite(b: BrokerProbe): void {
     expect(big.map((i) => i.id).sort()).toEqual([a.sid, bb.sid, other.sid, third.sid].sort());
   });
 
+  test(`${b.kind}: toInstances reaches every other instance's listener and brings back its answer`, async () => {
+    const p = prefix();
+    const [A, B, C] = await cluster(3, p);
+    const [a] = [await client(A!), await client(B!), await client(C!)];
+    await listed(a, 3);
+    const got = await a.call<F[]>("cluster/to-instances", { event: "where", data: { n: 1 } });
+    const byInstance = Object.fromEntries(got.map((r) => [r.instance, r]));
+    expect(Object.keys(byInstance).sort()).toEqual([B!.id, C!.id].sort());
+    for (const i of [B!, C!]) expect(byInstance[i.id]).toEqual({ instance: i.id, value: { id: i.id, from: A!.id, d: { n: 1 }, sessions: 1 } });
+    const none = await a.call<F[]>("cluster/to-instances", { event: "nobody-listens", timeout: 3000 });
+    expect(none.map((r) => r.code)).toEqual(["not_found", "not_found"]);
+  }, 20_000);
+
   test(`${b.kind}: join and leave by a session id held by another instance`, async () => {
     const p = prefix();
     const [A, B] = await cluster(2, p);

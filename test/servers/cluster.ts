@@ -46,7 +46,11 @@ hub
     return true;
   })
   .handle("cluster/info", () => ({ id: hub.id, sessions: [...hub.sessions.keys()], states, metrics: hub.metrics }))
-  .handle("cluster/local", (d: { group?: string }) => hub.presence.list(d.group).map((i) => i.alias).sort());
+  .handle("cluster/local", (d: { group?: string }) => hub.presence.list(d.group).map((i) => i.alias).sort())
+  // an event for the other instances' listeners, and this instance's own listener of it
+  .handle("cluster/to-instances", async (d: { event: string; data?: unknown; timeout?: number }) =>
+    (await hub.toInstances(d.event, d.data, { timeout: d.timeout })).map((a) => (a.ok ? { instance: a.instance, value: a.value } : { instance: a.instance, code: a.error.code })))
+  .onInstance("where", (d, from) => ({ id: hub.id, from, d, sessions: hub.sessions.size }));
 
 await first; // serve once the broker is reachable, so the first sends cross
 await hub.brokerReady();

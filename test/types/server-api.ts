@@ -65,6 +65,12 @@ export async function typedServer(): Promise<void> {
   }
   // @ts-expect-error the input has the wrong type
   await hub.askAll("confirm", 42);
+  hub.onInstance("reload", (d, from: string) => ({ d, from }));
+  for (const a of await hub.toInstances("reload", { key: "config" }, { timeout: 1000 })) {
+    const where: string = a.instance;
+    const code: string | undefined = a.ok ? undefined : a.error.code;
+    void [where, code];
+  }
   for (const info of await hub.fetchSessions({ group: "room" })) {
     const user: string = info.data.user; // the hub's session data type
     void user;
