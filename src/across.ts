@@ -200,15 +200,15 @@ function describeHere<D>(hub: Hub<D, any>, q: SessionQuery): SessionInfo<D>[] {
 
 /** Another instance's event: its listener's answer, as one wire answer in a list (named by this instance). */
 function answerInstance<D>(hub: Hub<D, any>, p: Packet, reply: (result: unknown) => void): void {
-  const fn = hub.instanceListeners.get(p.e!);
-  const answer = (a: AskAllAnswer): void => reply([toWire({ ...a, id: hub.id })]);
+  const id = hub.id;
   const fail = (error: unknown): void => {
-    if (!(error instanceof WirehubError)) hub.report(error);
-    answer({ id: "", ok: false, error: error instanceof WirehubError ? error : new RemoteError("handler_error", "internal error") });
+    if (!(error instanceof WirehubError)) hub.report(error); // the details stay here
+    reply([toWire({ id, ok: false, error: error instanceof WirehubError ? error : new RemoteError("handler_error", "internal error") })]);
   };
-  if (!fn) return answer({ id: "", ok: false, error: new RemoteError("not_found", `no instance listener for "${p.e}"`) });
+  const fn = hub.instanceListeners.get(p.e!);
+  if (!fn) return fail(new RemoteError("not_found", `no instance listener for "${p.e}"`));
   try {
-    Promise.resolve(fn(framePayload(p), p.o)).then((value) => answer({ id: "", ok: true, value }), fail);
+    Promise.resolve(fn(framePayload(p), p.o)).then((value) => reply([toWire({ id, ok: true, value })]), fail);
   } catch (error) {
     fail(error);
   }
