@@ -1,7 +1,7 @@
 /**
  * examples/cluster as its README command runs it (`npm run cluster -- --once`): three instances
- * on Redis, a client on each; a chat message, a cluster-wide `who` and a private message cross
- * instances, then everything stops by itself.
+ * on Redis, a client on each; a chat message, a cluster-wide `who`, a private message and a poll
+ * (askAll) cross instances, then everything stops by itself.
  */
 import { expect, test } from "bun:test";
 import { spawn } from "bun";
@@ -23,7 +23,7 @@ function freeBase(): number {
   throw new Error("no three consecutive free ports");
 }
 
-test("npm run cluster -- --once: chat, who and a private message cross three instances over Redis", async () => {
+test("npm run cluster -- --once: chat, who, a private message and a poll cross three instances over Redis", async () => {
   const proc = spawn([process.execPath, "run", "examples/cluster/start.ts", "--once"], {
     env: { ...process.env, BASE_PORT: String(freeBase()) },
     stdout: "pipe",
@@ -34,5 +34,6 @@ test("npm run cluster -- --once: chat, who and a private message cross three ins
   expect(out).toContain("carol asks who is in the lobby: alice, bob, carol");
   expect(out).toMatch(/bob @\d+ ← alice \(via a\): hello from alice/); // alice's instance a → bob on b
   expect(out).toContain("private message from bob: psst, bob here");
+  expect(out).toContain("carol polls the lobby on every instance: alice yes, bob no, carol yes"); // askAll across instances
   expect(out.trim().endsWith("done.")).toBe(true);
 }, 30_000);

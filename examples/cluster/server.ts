@@ -5,7 +5,7 @@
  *
  * Clients connect with `?name=<alias>` and the `wirehub.v1` subprotocol, land in the group
  * "lobby", and see everyone in it on every instance: chat events, presence, `who`, private
- * messages (`dm`) and resume all cross instances.
+ * messages (`dm`), resume, and a poll that asks every member (`hub.askAll`) all cross instances.
  */
 import { createHub } from "wirehub";
 import { serve } from "wirehub/bun";
@@ -23,6 +23,12 @@ const hub = createHub<{ name: string }>({
 });
 hub.on("chat", (text: string, session) => {
   session.broadcast("chat", { from: session.alias, text, via: name }, { group: "lobby", includeSelf: true });
+});
+// Ask everyone in the lobby, on every instance, and tally the answers (one per session).
+hub.handle("poll", async (question: string) => {
+  const answers = await hub.askAll("vote", question, { group: "lobby", timeout: 2000 });
+  const byName = new Map((await hub.fetchSessions({ group: "lobby" })).map((s) => [s.id, s.data.name]));
+  return answers.map((a) => `${byName.get(a.id) ?? a.id} ${a.ok ? a.value : a.error.code}`).sort();
 });
 
 const server = await serve(hub, { port: Number(process.env.PORT ?? 8081), hostname: "127.0.0.1" });

@@ -1,7 +1,7 @@
 /**
  * `npm run cluster`: three instances of examples/cluster/server.ts on ports 8081-8083 sharing
  * one Redis ($REDIS_URL, default redis://127.0.0.1:6379), and a client on each that chats,
- * lists who is there and sends a private message across instances. Ctrl-C stops everything;
+ * lists who is there, sends a private message and runs a poll across instances. Ctrl-C stops everything;
  * `--once` stops after the exchange. Set BASE_PORT to move the ports.
  */
 const redis = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -51,6 +51,7 @@ function client(alias: string, url: string): Promise<{ ws: WebSocket; next(pred:
     if (f.t === "evt") console.log(`  ${alias} @${new URL(url).port} ← ${f.d.from} (via ${f.d.via}): ${f.d.text}`);
     if (f.t === "presence") console.log(`  ${alias} @${new URL(url).port} ← presence ${f.op} ${f.who.alias}`);
     if (f.t === "dm") console.log(`  ${alias} @${new URL(url).port} ← private message from ${f.from.alias}: ${f.d}`);
+    if (f.t === "req" && f.m === "vote") ws.send(JSON.stringify({ t: "res", id: f.id, d: alias === "bob" ? "no" : "yes" })); // the server asks
     const i = waiters.findIndex((w) => w.pred(f));
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(f);
   };
@@ -67,6 +68,9 @@ const who = await carol.next((f) => f.id === 1);
 console.log(`  carol asks who is in the lobby: ${who.d.map((w: Frame) => w.alias).sort().join(", ")}`);
 bob.ws.send(JSON.stringify({ t: "dm", to: "alice", d: "psst, bob here", id: 2 }));
 await alice.next((f) => f.t === "dm");
+carol.ws.send(JSON.stringify({ t: "req", id: 3, m: "poll", d: "pizza?" }));
+const poll = await carol.next((f) => f.id === 3);
+console.log(`  carol polls the lobby on every instance: ${poll.d.join(", ")}`);
 console.log(once ? "done." : "\nThe cluster is up: connect your own clients to the URLs above (?name=you, subprotocol wirehub.v1). Ctrl-C stops it.");
 if (once) {
   for (const c of [alice, bob, carol]) c.ws.close();
